@@ -1,0 +1,107 @@
+"""Prefect UI artifacts: the run's markdown report, per-label tables and moving progress bars."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.context import FlowRunContext, TaskRunContext
+
+
+def _in_run() -> bool:
+    """Artifacts only make sense inside a flow or task run (not in plain unit calls)."""
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key: lowercase letters, digits and dashes only."""
+    raw = "-".join(parts).lower()
+    return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
+
+
+class ProgressArtifact:
+    """A progress artifact that moves while work runs, updated at most every `min_interval_s`."""
+
+    def __init__(self, key: str, description: str, min_interval_s: float = 2.0) -> None:
+        """Create the artifact at 0% (a no-op outside a Prefect run)."""
+        self._id: UUID | None = None
+        self._last = 0.0
+        self._min_interval_s = min_interval_s
+        self._lock = threading.Lock()
+        if _in_run():
+            self._id = create_progress_artifact(progress=0.0, key=key, description=description)
+
+    @property
+    def active(self) -> bool:
+        """Whether updates reach a Prefect server."""
+        return self._id is not None
+
+    def update(self, fraction: float, *, force: bool = False) -> None:
+        """Move the bar to `fraction` (0..1); throttled so the API is not flooded."""
+        if self._id is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last < self._min_interval_s:
+                return
+            self._last = now
+        update_progress_artifact(self._id, progress=round(100.0 * min(max(fraction, 0.0), 1.0), 1))
+
+
+def publish_report(key: str, markdown: str, description: str) -> None:
+    """Publish the run's markdown report as a keyed artifact."""
+    if _in_run():
+        create_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+def per_label_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per label: accuracy on the synthetic test split and on real data."""
+    synth = (report.get("synthetic_test") or {}).get("per_label_accuracy", {})
+    real = (report.get("real") or {}).get("per_label_accuracy", {})
+    labels = list(dict.fromkeys([*synth, *real]))
+    return [
+        {
+            "label": label,
+            "synthetic_accuracy": _round(synth.get(label)),
+            "real_accuracy": _round(real.get(label)),
+            "gap": _round(synth[label] - real[label]) if label in synth and label in real else None,
+        }
+        for label in labels
+    ]
+
+
+def publish_tables(key_prefix: str, report: Mapping[str, Any]) -> None:
+    """Publish per-label metrics and drop counts as table artifacts."""
+    if not _in_run():
+        return
+    rows = per_label_rows(report)
+    if rows:
+        create_table_artifact(
+            table=rows,
+            key=artifact_key(key_prefix, "per-label"),
+            description="Per-label accuracy: synthetic test split vs real data",
+        )
+    dropped = (report.get("dataset") or {}).get("dropped") or {}
+    if dropped:
+        create_table_artifact(
+            table=[
+                {"reason": k, "titles": v}
+                for k, v in sorted(dropped.items(), key=lambda kv: -kv[1])
+            ],
+            key=artifact_key(key_prefix, "drops"),
+            description="Titles dropped during cleaning and dedupe, by reason",
+        )
+
+
+def _round(x: float | None) -> float | None:
+    """Round a metric for display."""
+    return None if x is None else round(float(x), 4)

@@ -1,0 +1,125 @@
+"""Flow parameters: one pydantic model per flow; Prefect validates them and the UI builds its form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class RealDataOptions(BaseModel):
+    """Where the real, human-labelled evaluation data lives and how to read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        description="CSV, JSONL or Parquet file, a saved dataset directory, or a Hub dataset id."
+    )
+    text_column: str = Field("text", description="Column holding the title text.")
+    label_column: str = Field("label", description="Column holding the label.")
+    label_map: str | None = Field(
+        None,
+        description="Map raw label values to task labels, e.g. '1=clickbait,0=factual'. "
+        "Leave empty when the file already uses the task's label names.",
+    )
+
+
+class GenerateConfig(BaseModel):
+    """Parameters of the `generate_dataset` flow: LLM generation through to the saved dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(
+        "clickbait",
+        description="Task spec: a name from prompts/ (clickbait, news_topic) or a path to a YAML file.",
+    )
+    per_label: int = Field(
+        500, ge=1, le=1_000_000, description="Clean, deduplicated titles wanted per label."
+    )
+    workdir: str = Field(
+        description="Run directory: raw.jsonl, clean.jsonl, dataset/, report.json live here."
+    )
+    seed: int = Field(0, description="Seed for prompt sampling, LLM options, balancing and split.")
+    model: str | None = Field(
+        None, description="Ollama model; empty uses the task spec's model (phi3 by default)."
+    )
+    ollama_host: str | None = Field(
+        None,
+        description="Ollama URL(s), comma-separated to spread work; empty uses OLLAMA_HOST or "
+        "http://127.0.0.1:11434.",
+    )
+    concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="LLM calls in flight; empty sizes it to the servers' parallel slots.",
+    )
+    max_calls: int | None = Field(
+        None,
+        ge=1,
+        description="Hard budget on LLM calls so a broken prompt cannot loop forever; "
+        "empty derives it from the quota.",
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Seconds before one LLM call times out.")
+    near_dup_threshold: float = Field(
+        0.7,
+        gt=0,
+        lt=1,
+        description="MinHash/LSH Jaccard threshold for near-duplicate candidates (verified "
+        "exactly); titles at or above 0.8 word-set Jaccard never both survive.",
+    )
+    real_data: RealDataOptions | None = Field(
+        None,
+        description="Real evaluation data: synthetic titles too close to it are dropped "
+        "(contamination guard), and the audit compares feature rates with it.",
+    )
+    neutralise: bool = Field(
+        False,
+        description="Rewrite or drop what the shortcut audit flags until the probe is near chance.",
+    )
+    balance: Literal["downsample", "none"] = Field(
+        "downsample", description="How to balance labels before splitting."
+    )
+    split_ratios: tuple[float, float, float] = Field(
+        (0.8, 0.1, 0.1), description="Train, validation and test fractions."
+    )
+    hub_repo: str | None = Field(
+        None,
+        description="Push the dataset to this Hub repo (user/name); the token comes from "
+        "HF_TOKEN only.",
+    )
+    private: bool = Field(False, description="Create the Hub repo as private.")
+
+    @field_validator("split_ratios")
+    @classmethod
+    def _ratios_sum_to_one(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Reject split ratios that do not add up to 1."""
+        if any(r <= 0 for r in v) or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError(
+                f"split_ratios {v} must be three positive numbers adding up to 1, e.g. (0.8, 0.1, 0.1)"
+            )
+        return v
+
+    @field_validator("hub_repo")
+    @classmethod
+    def _repo_id_shape(cls, v: str | None) -> str | None:
+        """Reject Hub repo ids that are not `user/name`."""
+        if v is not None and (v.count("/") != 1 or not all(v.split("/"))):
+            raise ValueError(f"hub_repo {v!r} must look like 'user/name'")
+        return v
+
+    @model_validator(mode="after")
+    def _private_needs_repo(self) -> GenerateConfig:
+        """`private` only means something with a Hub repo."""
+        if self.private and not self.hub_repo:
+            raise ValueError("private=True needs hub_repo (pass --hub-repo user/name)")
+        return self
+
+
+def resolve_workdir(template: str, now: datetime | None = None) -> str:
+    """Fill `{date}` / `{datetime}` in a workdir so scheduled runs get a directory per run."""
+    now = now or datetime.now(UTC)
+    return template.replace("{date}", now.strftime("%Y-%m-%d")).replace(
+        "{datetime}", now.strftime("%Y%m%dT%H%M%S")
+    )

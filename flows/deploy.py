@@ -1,0 +1,99 @@
+"""Deployments: nightly regeneration + retraining on a cron, and manual dataset regeneration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_client, serve
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron
+from prefect.settings import PREFECT_API_URL
+
+from flows.config import GenerateConfig
+from flows.generate import generate_dataset
+from flows.llm import ensure_ollama_limit
+from flows.pipeline import PipelineConfig, TrainOptions, pipeline
+from generator.items import TitleforgeError
+
+NIGHTLY = "nightly"
+REGENERATE = "regenerate"
+TAGS = ["titleforge"]
+
+
+def nightly_parameters(
+    task: str, per_label: int, runs_dir: str, train: TrainOptions, **generate: Any
+) -> dict[str, Any]:
+    """Default parameters of the nightly deployment: a fresh run directory for each day."""
+    gen = GenerateConfig(
+        task=task, per_label=per_label, workdir=f"{runs_dir}/{task}-{{date}}", **generate
+    )
+    return {"config": PipelineConfig(generate=gen, train=train).model_dump(mode="json")}
+
+
+def regenerate_parameters(
+    task: str, per_label: int, runs_dir: str, **generate: Any
+) -> dict[str, Any]:
+    """Default parameters of the manual regeneration deployment (a new directory per run)."""
+    gen = GenerateConfig(
+        task=task, per_label=per_label, workdir=f"{runs_dir}/{task}-manual-{{datetime}}", **generate
+    )
+    return {"config": gen.model_dump(mode="json")}
+
+
+def build_deployments(
+    *,
+    task: str,
+    per_label: int,
+    runs_dir: str,
+    cron: str,
+    timezone: str,
+    train: TrainOptions,
+    generate: dict[str, Any],
+) -> list[Any]:
+    """The two served deployments, with parameters the UI shows as a form."""
+    nightly = pipeline.to_deployment(
+        name=NIGHTLY,
+        schedule=Cron(cron, timezone=timezone),
+        parameters=nightly_parameters(task, per_label, runs_dir, train, **generate),
+        description="Nightly: regenerate the dataset with the LLM, retrain, check on real data.",
+        tags=TAGS,
+        # one nightly at a time: a slow night must not overlap the next
+        concurrency_limit=1,
+    )
+    manual = generate_dataset.to_deployment(
+        name=REGENERATE,
+        parameters=regenerate_parameters(task, per_label, runs_dir, **generate),
+        description="Manual: regenerate the dataset now (from the UI, `prefect deployment run` or "
+        "`titleforge regenerate`).",
+        tags=TAGS,
+    )
+    return [nightly, manual]
+
+
+def serve_deployments(deployments: list[Any], ollama_slots: int, limit: int | None = None) -> None:
+    """Size the shared Ollama limit, then serve the deployments until interrupted."""
+    ensure_ollama_limit(ollama_slots)
+    serve(*deployments, limit=limit)
+
+
+def trigger_regeneration(overrides: dict[str, Any], *, wait: bool) -> Any:
+    """Start a run of the manual deployment with some config fields overridden; optionally wait."""
+    name = f"{generate_dataset.name}/{REGENERATE}"
+    try:
+        parameters = None
+        if overrides:
+            with get_client(sync_client=True) as client:
+                defaults = client.read_deployment_by_name(name).parameters["config"]
+            # validate here so a bad override fails now, not inside the served process
+            parameters = {
+                "config": GenerateConfig(**{**defaults, **overrides}).model_dump(mode="json")
+            }
+        # timeout=None waits for the run to end; 0 returns as soon as it is scheduled
+        return run_deployment(name=name, parameters=parameters, timeout=None if wait else 0)
+    except ObjectNotFound:
+        raise TitleforgeError(
+            f"No deployment {name!r} on the Prefect server at {PREFECT_API_URL.value() or '(none set)'}: "
+            "start `prefect server start`, set PREFECT_API_URL=http://127.0.0.1:4200/api, "
+            "and run `titleforge serve` first."
+        ) from None

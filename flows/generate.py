@@ -1,0 +1,194 @@
+"""The `generate_dataset` flow: task spec → LLM titles → clean, dedupe, audit, split → dataset (+ Hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from generator.card import CardInfo, render_card
+from generator.curate import Curator, dataset_summary
+from generator.dataset import build_dataset_dict, save_dataset
+from generator.generate import GenerationResult, generate_titles
+from generator.hub import push_dataset
+from generator.ollama_backend import OllamaBackend
+from generator.prompting import prompt_id
+from generator.spec import TaskSpec, load_spec
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
+from flows.config import GenerateConfig, resolve_workdir
+from flows.llm import backend_from_config, check_backend, ollama_slots, retry_on_outage
+from flows.realdata import load_real_titles
+from flows.report import merge_report, render_report_md
+from generator import audit as audit_mod
+from generator import split as split_mod
+from generator.items import Title
+
+
+@task(name="load-spec", cache_policy=NO_CACHE)
+def load_spec_task(task_name: str) -> TaskSpec:
+    """Load and validate the task spec."""
+    return load_spec(task_name)
+
+
+@task(name="load-real-data", cache_policy=NO_CACHE)
+def load_real_task(config: GenerateConfig, spec: TaskSpec) -> list[Title]:
+    """Read the real evaluation data, aligned to the task's labels."""
+    assert config.real_data is not None
+    return load_real_titles(config.real_data, [label.name for label in spec.labels])
+
+
+@task(
+    name="check-ollama",
+    retries=2,
+    retry_delay_seconds=[5, 20],
+    retry_condition_fn=retry_on_outage,
+    cache_policy=NO_CACHE,
+)
+def check_ollama_task(backend: OllamaBackend) -> None:
+    """Fail fast with the fix when Ollama is down; pull the model when it is missing."""
+    check_backend(backend)
+
+
+@task(
+    name="generate-titles",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=retry_on_outage,
+    cache_policy=NO_CACHE,
+)
+def generate_titles_task(
+    config: GenerateConfig, spec: TaskSpec, backend: OllamaBackend, curator: Curator
+) -> GenerationResult:
+    """Call the LLM until every label has its quota; resumable from raw.jsonl, so retries are cheap."""
+    concurrency = config.concurrency or backend.default_concurrency()
+    bar = ProgressArtifact(
+        artifact_key(spec.name, "generation-progress"),
+        f"Titles kept towards {config.per_label} per label",
+    )
+    wanted = config.per_label * len(spec.labels)
+
+    def on_progress(kept: dict[str, int], calls: int) -> None:
+        bar.update(sum(min(n, config.per_label) for n in kept.values()) / wanted)
+
+    with ollama_slots(concurrency):
+        result = generate_titles(
+            spec,
+            backend,
+            Path(config.workdir),
+            per_label=config.per_label,
+            seed=config.seed,
+            concurrency=concurrency,
+            max_calls=config.max_calls,
+            curate=curator,
+            on_progress=on_progress if bar.active else None,
+        )
+    bar.update(1.0, force=True)
+    return result
+
+
+@task(name="audit", cache_policy=NO_CACHE)
+def audit_task(items: list[Title], real: list[Title] | None, seed: int) -> dict[str, Any]:
+    """Measure label-revealing surface features and how well a probe predicts labels from them."""
+    return audit_mod.audit(items, real_items=real, seed=seed)
+
+
+@task(name="neutralise", cache_policy=NO_CACHE)
+def neutralise_task(
+    items: list[Title], audit: dict[str, Any], seed: int
+) -> tuple[list[Title], list[Any]]:
+    """Rewrite or drop what the audit flags."""
+    return audit_mod.neutralise(items, audit, seed=seed)
+
+
+@task(name="balance-and-split", cache_policy=NO_CACHE)
+def split_task(items: list[Title], config: GenerateConfig) -> dict[str, list[Title]]:
+    """Balance labels, then a stratified, seeded split that keeps neighbourhoods together."""
+    balanced = split_mod.balance(items, strategy=config.balance, seed=config.seed)
+    groups = split_mod.neighbourhoods(balanced)
+    return split_mod.split(balanced, groups, ratios=config.split_ratios, seed=config.seed)
+
+
+@task(name="save-dataset", cache_policy=NO_CACHE)
+def save_dataset_task(
+    splits: dict[str, list[Title]], spec: TaskSpec, card_info: CardInfo, out_dir: Path
+) -> str:
+    """Build the DatasetDict and save it with its card beside it."""
+    dd = build_dataset_dict(splits, [label.name for label in spec.labels])
+    card = render_card(card_info)
+    save_dataset(dd, card, out_dir)
+    return card
+
+
+@task(name="push-dataset", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
+def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
+    """Push the saved dataset and its card to the Hub (token from HF_TOKEN only)."""
+    from datasets import load_from_disk
+
+    card = (out_dir / "README.md").read_text(encoding="utf-8")
+    return push_dataset(load_from_disk(str(out_dir)), card, repo, private=private)
+
+
+@flow(name="generate_dataset", log_prints=True)
+def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
+    """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
+    log = get_run_logger()
+    config = config.model_copy(update={"workdir": resolve_workdir(config.workdir)})
+    workdir = Path(config.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    spec = load_spec_task(config.task)
+    log.info(
+        "Task %r: labels %s, prompt %s", spec.name, [lb.name for lb in spec.labels], prompt_id(spec)
+    )
+    real = load_real_task(config, spec) if config.real_data else None
+    if real is not None:
+        log.info("Real data: %d titles (contamination guard and audit drift)", len(real))
+
+    backend = backend_from_config(config, spec)
+    check_ollama_task(backend)
+    curator = Curator(spec, near_threshold=config.near_dup_threshold, real_titles=real)
+    result = generate_titles_task(config, spec, backend, curator)
+    log.info(
+        "Generated %d calls (%d resumed, %d failed): %d raw titles, kept %s",
+        result.calls_total,
+        result.calls_resumed,
+        result.calls_failed,
+        result.raw_titles,
+        result.per_label,
+    )
+
+    items = list(result.items)
+    audit = audit_task(items, real, config.seed)
+    log.info(
+        "Audit: probe accuracy %.3f, %d flags",
+        audit["shortcut_probe_accuracy"],
+        len(audit["flags"]),
+    )
+    if config.neutralise and audit["flags"]:
+        items, actions = neutralise_task(items, audit, config.seed)
+        audit = audit_task(items, real, config.seed)
+        audit["neutralise_actions"] = actions
+        log.info(
+            "Neutralised: %s; probe accuracy now %.3f", actions, audit["shortcut_probe_accuracy"]
+        )
+
+    splits = split_task(items, config)
+    summary = dataset_summary(result, curator, splits)
+    log.info("Splits: %s; dropped %s", summary["splits"], summary["dropped"])
+
+    card_info = CardInfo.from_run(
+        spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo
+    )
+    save_dataset_task(splits, spec, card_info, workdir / "dataset")
+    report = merge_report(workdir, {"dataset": summary, "audit": audit})
+    if config.hub_repo:
+        summary["hub_url"] = push_dataset_task(workdir / "dataset", config.hub_repo, config.private)
+        report = merge_report(workdir, {"dataset": summary})
+
+    publish_report(
+        artifact_key(spec.name, "dataset-report"), render_report_md(report), "Dataset report"
+    )
+    publish_tables(spec.name, report)
+    return report

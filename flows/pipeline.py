@@ -1,0 +1,92 @@
+"""The end-to-end `pipeline` flow: generate_dataset, then finetune, as subflows of one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.states import Failed
+from pydantic import BaseModel, ConfigDict, Field
+from training.config import FinetuneConfig
+
+from flows.artifacts import artifact_key, publish_report, publish_tables
+from flows.config import GenerateConfig, resolve_workdir
+from flows.finetune import finetune
+from flows.generate import generate_dataset
+from flows.report import load_report, render_report_md
+
+
+class TrainOptions(BaseModel):
+    """Training choices of the pipeline; the dataset, workdir and real data come from generation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field(
+        "albert/albert-base-v2", description="Encoder to finetune: Hub id or local path."
+    )
+    epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
+    batch_size: int = Field(32, ge=1, description="Training batch size.")
+    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
+    hub_model: str | None = Field(
+        None,
+        description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",
+    )
+
+
+class PipelineConfig(BaseModel):
+    """Parameters of the `pipeline` flow: one run directory filled end to end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generate: GenerateConfig = Field(
+        description="Dataset generation (task, quota, Ollama, real data, Hub)."
+    )
+    train: TrainOptions = Field(default_factory=TrainOptions, description="Finetuning options.")
+    fail_on_overfit: bool = Field(
+        True,
+        description="Mark the run Failed when the model's verdict is `overfit` (it is never pushed).",
+    )
+
+
+def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
+    """The finetune flow's config for a pipeline run, reading the dataset generation just saved."""
+    real = config.generate.real_data
+    return FinetuneConfig(
+        dataset=str(Path(workdir) / "dataset"),
+        workdir=workdir,
+        base_model=config.train.base_model,
+        epochs=config.train.epochs,
+        batch_size=config.train.batch_size,
+        learning_rate=config.train.learning_rate,
+        seed=config.generate.seed,
+        real_data=real.source if real else None,
+        real_text_column=real.text_column if real else "text",
+        real_label_column=real.label_column if real else "label",
+        real_label_map=real.label_map if real else None,
+        hub_model=config.train.hub_model,
+        private=config.generate.private,
+    )
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline(config: PipelineConfig) -> Any:
+    """Generate the dataset, finetune on it, evaluate on real data; one run directory, resumable."""
+    log = get_run_logger()
+    workdir = resolve_workdir(config.generate.workdir)
+    gen_config = config.generate.model_copy(update={"workdir": workdir})
+    generate_dataset(gen_config)
+    finetune(finetune_config_for(config, workdir))
+
+    report = load_report(Path(workdir))
+    name = Path(gen_config.task).stem
+    publish_report(
+        artifact_key(name, "pipeline-report"), render_report_md(report), "Pipeline report"
+    )
+    publish_tables(artifact_key(name, "pipeline"), report)
+    verdict = report.get("overfitting", {}).get("verdict")
+    log.info("Pipeline finished in %s: verdict %s", workdir, verdict)
+    if verdict == "overfit" and config.fail_on_overfit:
+        reasons = "; ".join(report["overfitting"].get("reasons", []))
+        return Failed(message=f"Model overfits the synthetic data and was not pushed: {reasons}")
+    return report

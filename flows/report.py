@@ -1,0 +1,79 @@
+"""report.json / report.md of a run directory: merged by key, so each flow adds its own part."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from training.report import render_training_md
+
+
+def load_report(workdir: Path) -> dict[str, Any]:
+    """The run's report.json, or {} when no step has written one yet."""
+    path = workdir / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file + rename so a crash never leaves half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def merge_report(workdir: Path, updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace the given top-level keys of report.json, keep the others, and rewrite report.md."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    report = load_report(workdir) | dict(updates)
+    _atomic_write(
+        workdir / "report.json", json.dumps(report, indent=2, sort_keys=False, default=str)
+    )
+    _atomic_write(workdir / "report.md", render_report_md(report))
+    return report
+
+
+def render_dataset_md(report: Mapping[str, Any]) -> str:
+    """The dataset and audit part of report.md."""
+    ds = report.get("dataset")
+    if not ds:
+        return ""
+    lines = [
+        "## Dataset",
+        "",
+        f"- raw titles from the LLM: {ds.get('raw_titles', 0)}; kept: {ds.get('kept', 0)}",
+        f"- splits: {', '.join(f'{k} {v}' for k, v in (ds.get('splits') or {}).items())}",
+        f"- per label: {', '.join(f'{k} {v}' for k, v in (ds.get('per_label') or {}).items())}",
+    ]
+    if ds.get("hub_url"):
+        lines.append(f"- on the Hub: {ds['hub_url']}")
+    dropped = ds.get("dropped") or {}
+    if dropped:
+        lines += ["", "| dropped because | titles |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(dropped.items(), key=lambda kv: -kv[1])]
+    audit = report.get("audit")
+    if audit:
+        lines += [
+            "",
+            "## Shortcut audit",
+            "",
+            f"A probe that sees only surface features (punctuation, casing, length, …) predicts the "
+            f"label with cross-validated accuracy **{audit.get('shortcut_probe_accuracy', 0):.3f}** "
+            f"(chance {audit.get('chance', 0):.3f}).",
+            "",
+        ]
+        flags = audit.get("flags") or []
+        lines += [f"- ⚠ {f.get('detail', f) if isinstance(f, dict) else f}" for f in flags] or [
+            "- no flags"
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_report_md(report: Mapping[str, Any]) -> str:
+    """The whole readable report: dataset and audit, then training and real-data evaluation."""
+    parts = ["# titleforge report", "", render_dataset_md(report), render_training_md(report)]
+    return "\n".join(p for p in parts if p is not None).rstrip() + "\n"

@@ -1,0 +1,165 @@
+"""Cleaning titles (pure): strip the LLM's artefacts, reject junk with a named reason, exact dedupe."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import emoji
+
+from generator.items import Title
+from generator.spec import CleanOptions, TaskSpec
+
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,3}\s*[.):\]-]|[-*•·▪►–—]|\(\d{1,3}\)|[a-zA-Z][.)](?=\s))\s*")
+_PREFIX = re.compile(r"^(?:title|headline|clickbait title|news title|h\d)\s*(?:\d{1,3})?\s*[:\-–]\s*", re.I)
+_MD = re.compile(r"(\*\*|__|`+|^#+\s*|~~)")
+_HASHTAG = re.compile(r"(?:^|\s)#\w+")
+_QUOTES = "\"'“”‘’«»„`"
+_TRAILING = re.compile(r"[\s.!?…]+$")
+_REFUSAL = re.compile(
+    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable|language model)\b", re.I
+)
+_META = re.compile(
+    r"^(?:(?:here(?: are|'s| is)|below are)\b.*\b(?:titles?|headlines?|examples?|list|options)\b"
+    r"|(?:sure|certainly|of course|absolutely|okay)\s*[,!.]"
+    r"|(?:note|notes|disclaimer|example|remember)\s*:"
+    r"|(?:i hope|let me know|feel free|these (?:titles|headlines))\b)",
+    re.I,
+)
+_SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
+_LETTER = re.compile(r"[^\W\d_]")
+_KEY_STRIP = re.compile(r"[\W_]+")
+
+
+def _strip_wrapping_quotes(text: str) -> str:
+    """Remove quotes around the whole title (repeatedly: '"“Title”"')."""
+    while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES + ".!?":
+        inner = text[1:].rstrip(".!?")
+        if inner and inner[-1] in _QUOTES:
+            text = inner[:-1].strip() + text[len(inner) + 1 :]
+        else:
+            break
+    if text.count('"') == 1:
+        text = text.replace('"', "")
+    return text.strip()
+
+
+def _trailing(text: str, policy: str) -> str:
+    """Strip or normalise the telltale end punctuation small LLMs add ("!", "!!", "?!", ".")."""
+    if policy == "keep":
+        return text
+    m = _TRAILING.search(text)
+    if not m:
+        return text
+    tail, body = m.group(0), text[: m.start()]
+    question = "?" in tail
+    if policy == "normalise":
+        return body + ("?" if question else "!" if "!" in tail else "")
+    # strip: a question stays a question (that is content, not an artefact)
+    return body + ("?" if question else "")
+
+
+def clean_title(text: str, opts: CleanOptions, label_names: Sequence[str]) -> tuple[str | None, str | None]:
+    """Return (cleaned title, None) or (None, reason it was rejected)."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = t.replace("\u200b", "").replace("\ufeff", "")
+    t = re.sub(r"\s+", " ", t).strip()
+    if not t:
+        return None, "empty"
+    if _REFUSAL.search(t):
+        return None, "refusal"
+    for _ in range(3):  # markers and prefixes can nest: '1. **Title:** "…"'
+        before = t
+        t = _LIST_MARKER.sub("", t, count=1)
+        t = _MD.sub("", t).strip()
+        t = _PREFIX.sub("", t).strip()
+        t = _strip_wrapping_quotes(t)
+        if t == before:
+            break
+    if opts.strip_emoji:
+        t = emoji.replace_emoji(t, replace=" ")
+    if opts.strip_hashtags:
+        t = _HASHTAG.sub(" ", t)
+    t = re.sub(r"\s+", " ", t).strip(" -–—:;,")
+    t = _strip_wrapping_quotes(t)
+    t = _trailing(t, opts.trailing_punctuation)
+    if not t:
+        return None, "empty"
+    if not _LETTER.search(t):
+        return None, "non_text"
+    if _META.match(t) or t.endswith(":"):
+        return None, "meta"
+    leak = [*label_names, *opts.label_words]
+    if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t, re.I) for w in leak if w):
+        return None, "label_leak"
+    if _SENTENCE_BREAK.search(t):
+        return None, "multi_sentence"
+    words = len(t.split())
+    if words < opts.min_words:
+        return None, "too_short"
+    if words > opts.max_words:
+        return None, "too_long"
+    return t, None
+
+
+def normalise_key(text: str) -> str:
+    """The exact-dedupe key: casefolded, punctuation and spacing ignored."""
+    return _KEY_STRIP.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def exact_dedupe(items: Iterable[Title]) -> tuple[list[Title], Counter[str]]:
+    """Keep the first title per key; a key seen under two labels is dropped from both."""
+    first: dict[str, Title] = {}
+    labels: dict[str, set[str]] = {}
+    dropped: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for item in items:
+        key = normalise_key(item.text)
+        count[key] += 1
+        labels.setdefault(key, set()).add(item.label)
+        if key in first:
+            dropped["exact_duplicate"] += 1
+        else:
+            first[key] = item
+    kept = []
+    for key, item in first.items():
+        if len(labels[key]) > 1:
+            # every copy of a conflicting title goes: counted once per copy
+            dropped["exact_duplicate"] -= count[key] - 1
+            dropped["label_conflict"] += count[key]
+        else:
+            kept.append(item)
+    return kept, +dropped
+
+
+@dataclass
+class CleanResult:
+    """Cleaned, exact-deduplicated titles in call order and drop counts by reason."""
+
+    items: list[Title]
+    dropped: Counter[str] = field(default_factory=Counter)
+    raw_titles: int = 0
+
+
+def clean_items(rows: Iterable[Mapping[str, Any]], spec: TaskSpec) -> CleanResult:
+    """Clean every parsed title of the raw rows (in the given order), then exact-dedupe."""
+    dropped: Counter[str] = Counter()
+    cleaned: list[Title] = []
+    raw = 0
+    names = spec.label_names
+    for row in rows:
+        dropped.update(row.get("parse_dropped") or {})
+        for text in row.get("titles") or ():
+            raw += 1
+            title, reason = clean_title(text, spec.cleaning, names)
+            if title is None:
+                dropped[reason or "rejected"] += 1
+            else:
+                cleaned.append(Title(title, row["label"], row["call_id"]))
+    kept, dup = exact_dedupe(cleaned)
+    dropped.update(dup)
+    return CleanResult(kept, dropped, raw)

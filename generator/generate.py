@@ -1,0 +1,314 @@
+"""Generation with quotas: concurrent LLM calls until every label has enough surviving titles."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from generator.backend import BackendError, BackendUnavailable, LLMBackend
+from generator.clean import clean_items
+from generator.items import Title, TitleforgeError
+from generator.parse import parse_titles
+from generator.prompting import TITLES_SCHEMA, PlannedCall, plan_call, prompt_id
+from generator.rawlog import RawLog, read_rows
+from generator.spec import TaskSpec
+
+
+class GenerationBudgetExceeded(TitleforgeError):
+    """The call budget ran out before every label reached its quota."""
+
+
+class Curated(Protocol):
+    """What a curate step returns: survivors in call order, drops by reason, raw title count."""
+
+    items: list[Title]
+    dropped: Counter[str]
+    raw_titles: int
+
+
+Curate = Callable[[Sequence[Mapping[str, Any]]], Curated]
+
+
+@dataclass
+class GenerationResult:
+    """The quota-sized titles and everything the report needs to say how they were obtained."""
+
+    items: list[Title]
+    dropped: Counter[str]
+    raw_titles: int
+    per_label: dict[str, int]
+    calls_total: int = 0
+    calls_new: int = 0
+    calls_resumed: int = 0
+    calls_failed: int = 0
+    eval_tokens: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+def default_max_calls(spec: TaskSpec, per_label: int) -> int:
+    """A budget that survives a 6x worse yield than asked for, but stops a broken prompt."""
+    per_call = max(1, spec.titles_per_call)
+    return -(-per_label * len(spec.labels) // per_call) * 6 + 20
+
+
+def _sort_key(spec: TaskSpec) -> Callable[[Mapping[str, Any]], tuple[int, int]]:
+    """Rows in (label order, call index) order: the same order whatever the timing was."""
+    order = {name: i for i, name in enumerate(spec.label_names)}
+    return lambda row: (order.get(row["label"], len(order)), int(row.get("index", 0)))
+
+
+def select_quota(items: Sequence[Title], labels: Sequence[str], per_label: int) -> list[Title]:
+    """The first `per_label` survivors of each label, in call order."""
+    taken: Counter[str] = Counter()
+    out = []
+    for item in items:
+        if item.label in labels and taken[item.label] < per_label:
+            taken[item.label] += 1
+            out.append(item)
+    return out
+
+
+def _atomic_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Write a derived JSONL file via a temp file and rename (never half-written)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+class _Runner:
+    """One generation run: plan, schedule, record, recount."""
+
+    def __init__(self, spec: TaskSpec, backend: LLMBackend, workdir: Path, per_label: int, seed: int, curate: Curate):
+        self.spec, self.backend, self.per_label, self.seed, self.curate = spec, backend, per_label, seed, curate
+        self.pid = prompt_id(spec)
+        self.raw_path = workdir / "raw.jsonl"
+        self.rows = read_rows(self.raw_path)
+        self._check_same_run()
+        self.done = {row["call_id"] for row in self.rows}
+        self.resumed = len(self.rows)
+        self.calls_by_label: Counter[str] = Counter(row["label"] for row in self.rows)
+        self._next = {label: self._pending(label) for label in spec.label_names}
+        self.curated = self._recount()
+
+    def _check_same_run(self) -> None:
+        """A workdir belongs to one spec and seed: mixing runs would corrupt the resume log."""
+        other = next((r for r in self.rows if r.get("prompt_id") != self.pid or r.get("seed") != self.seed), None)
+        if other is not None:
+            raise TitleforgeError(
+                f"{self.raw_path} holds calls of another run (prompt {other.get('prompt_id')!r}, seed "
+                f"{other.get('seed')!r}; this run is prompt {self.pid!r}, seed {self.seed}): use a new --workdir, "
+                "or the same task spec and seed to resume."
+            )
+
+    def _pending(self, label: str) -> Iterator[PlannedCall]:
+        """This label's calls in index order, skipping those already logged (gaps from a kill first)."""
+        index = 0
+        while True:
+            call = plan_call(self.spec, label, index, self.seed)
+            if call.call_id not in self.done:
+                yield call
+            index += 1
+
+    def _recount(self) -> Curated:
+        """Curate every row so far in deterministic order."""
+        ok_rows = sorted((r for r in self.rows if not r.get("error")), key=_sort_key(self.spec))
+        return self.curate(ok_rows)
+
+    def kept(self) -> Counter[str]:
+        """Survivors per label right now."""
+        return Counter(t.label for t in self.curated.items)
+
+    def deficits(self, in_flight: Counter[str]) -> dict[str, float]:
+        """Titles still missing per label, counting the expected yield of calls in flight."""
+        kept = self.kept()
+        out = {}
+        for label in self.spec.label_names:
+            calls = self.calls_by_label[label]
+            # expected survivors per call, from what this label has yielded so far
+            expect = kept[label] / calls if calls else self.spec.titles_per_call / 2
+            out[label] = self.per_label - kept[label] - in_flight[label] * max(expect, 0.5)
+        return out
+
+    def call(self, planned: PlannedCall) -> tuple[dict[str, Any], BackendUnavailable | None]:
+        """Run one call (in a worker thread) and build its raw row; errors become rows too."""
+        started = datetime.now(UTC).isoformat()
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {
+            "call_id": planned.call_id,
+            "label": planned.label,
+            "index": planned.index,
+            "prompt_id": self.pid,
+            "seed": self.seed,
+            "prompt": planned.prompt,
+            "system": planned.system,
+            "attributes": planned.attributes,
+            "options": planned.options,
+            "model": getattr(self.backend, "model", ""),
+            "started_at": started,
+        }
+        fatal = None
+        try:
+            done = self.backend.generate(planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options)
+            parsed = parse_titles(done.text)
+            row |= {
+                "response": done.text,
+                "titles": parsed.titles,
+                "parse_dropped": dict(parsed.dropped),
+                "model": done.model,
+                "host": done.host,
+                "error": None,
+                "eval_count": done.eval_count,
+                "prompt_eval_count": done.prompt_eval_count,
+            }
+        except BackendUnavailable as exc:
+            fatal = exc
+            row |= {"response": None, "titles": [], "error": f"unavailable: {exc}", "eval_count": None}
+        except BackendError as exc:
+            row |= {"response": None, "titles": [], "error": str(exc), "eval_count": None}
+        row["duration_s"] = round(time.perf_counter() - t0, 4)
+        return row, fatal
+
+
+def _default_curate(spec: TaskSpec) -> Curate:
+    """Clean + exact dedupe (near dedupe is plugged in by the flow)."""
+    return lambda rows: clean_items(rows, spec)
+
+
+def generate_titles(
+    spec: TaskSpec,
+    backend: LLMBackend,
+    workdir: Path,
+    *,
+    per_label: int,
+    seed: int = 0,
+    concurrency: int = 4,
+    max_calls: int | None = None,
+    curate: Curate | None = None,
+    on_progress: Callable[[dict[str, int], int], None] | None = None,
+    show_progress: bool = True,
+) -> GenerationResult:
+    """Call the LLM until every label has `per_label` survivors; resumable from DIR/raw.jsonl."""
+    if per_label < 1:
+        raise TitleforgeError(f"per_label must be at least 1, got {per_label}.")
+    workdir.mkdir(parents=True, exist_ok=True)
+    run = _Runner(spec, backend, workdir, per_label, seed, curate or _default_curate(spec))
+    budget = max_calls if max_calls is not None else default_max_calls(spec, per_label)
+    in_flight: Counter[str] = Counter()
+    futures: dict[Future[tuple[dict[str, Any], BackendUnavailable | None]], str] = {}
+    fatal: BackendUnavailable | None = None
+    new_calls = 0
+    progress = _progress_bar(spec, per_label) if show_progress else None
+    bars = {lb: progress.add_task(lb, total=per_label) for lb in spec.label_names} if progress else {}
+
+    def report() -> None:
+        kept = run.kept()
+        for lb, tid in bars.items():
+            progress.update(tid, completed=min(kept[lb], per_label))  # type: ignore[union-attr]
+        if on_progress:
+            on_progress({lb: kept[lb] for lb in spec.label_names}, len(run.rows))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
+    if progress:
+        progress.start()
+    try:
+        with RawLog(run.raw_path) as log:
+            report()
+            while True:
+                # fill free slots, neediest label first, while the budget lasts
+                while fatal is None and len(futures) < concurrency and len(run.rows) + len(futures) < budget:
+                    need = {lb: d for lb, d in run.deficits(in_flight).items() if d > 0}
+                    if not need:
+                        break
+                    label = max(need, key=lambda lb: (need[lb], -spec.label_names.index(lb)))
+                    planned = next(run._next[label])
+                    futures[pool.submit(run.call, planned)] = label
+                    in_flight[label] += 1
+                if not futures:
+                    break
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    label = futures.pop(fut)
+                    in_flight[label] -= 1
+                    row, err = fut.result()
+                    log.append(row)
+                    run.rows.append(row)
+                    run.calls_by_label[label] += 1
+                    new_calls += 1
+                    fatal = fatal or err
+                run.curated = run._recount()
+                report()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        if progress:
+            progress.stop()
+    if fatal is not None:
+        raise fatal
+    kept = run.kept()
+    missing = {lb: per_label - kept[lb] for lb in spec.label_names if kept[lb] < per_label}
+    errors = Counter(str(r["error"]).split(":")[0][:80] for r in run.rows if r.get("error"))
+    if missing:
+        top = ", ".join(f"{k} {v}" for k, v in run.curated.dropped.most_common(5)) or "none"
+        raise GenerationBudgetExceeded(
+            f"Call budget of {budget} used up with titles still missing per label {missing} "
+            f"(kept {dict(kept)}; top drop reasons: {top}; failed calls: {sum(errors.values())}). "
+            f"The prompt may be broken: see {run.raw_path}. Raise --max-calls if the yield is just low."
+        )
+    items = select_quota(run.curated.items, spec.label_names, per_label)
+    _atomic_jsonl(workdir / "clean.jsonl", [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items])
+    dropped = Counter(run.curated.dropped)
+    surplus = len(run.curated.items) - len(items)
+    if surplus:
+        dropped["surplus_over_quota"] += surplus
+    return GenerationResult(
+        items=items,
+        dropped=dropped,
+        raw_titles=run.curated.raw_titles,
+        per_label=dict(Counter(t.label for t in items)),
+        calls_total=len(run.rows),
+        calls_new=new_calls,
+        calls_resumed=run.resumed,
+        calls_failed=sum(errors.values()),
+        eval_tokens=sum(int(r.get("eval_count") or 0) for r in run.rows),
+        errors=errors,
+    )
+
+
+def _progress_bar(spec: TaskSpec, per_label: int) -> Progress:
+    """A rich bar per label: titles kept towards the quota."""
+    return Progress(
+        TextColumn("[bold]{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    )
+
+
+def dataset_summary(result: GenerationResult) -> dict[str, Any]:
+    """The report.json `dataset` keys known after generation (splits are added later)."""
+    return {
+        "raw_titles": result.raw_titles,
+        "kept": len(result.items),
+        "dropped": dict(result.dropped.most_common()),
+        "per_label": result.per_label,
+        "calls": {
+            "total": result.calls_total,
+            "new": result.calls_new,
+            "resumed": result.calls_resumed,
+            "failed": result.calls_failed,
+        },
+        "eval_tokens": result.eval_tokens,
+    }

@@ -1,0 +1,180 @@
+"""End to end through a real Prefect server: serve the deployments, trigger the manual one, read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.ollama_server import FakeConfig, FakeOllama
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+    """Poll until `url` answers 200, failing early if the process died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} came up")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up within {timeout_s} s")
+
+
+def _api(base: str, path: str, body: dict | None = None) -> object:
+    """Call the Prefect REST API (POST with a JSON body, GET without)."""
+    req = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process group politely, then firmly."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real `prefect server start` on a free loopback port with a temporary PREFECT_HOME."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
+        yield env["PREFECT_API_URL"], env
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def test_serve_trigger_manual_regeneration(
+    prefect_server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """`titleforge serve` registers both deployments; a manual run through the API completes with artifacts."""
+    api, env = prefect_server
+    runs = tmp_path / "runs"
+    with FakeOllama(FakeConfig(profile="small-model", seed=3)) as fake:
+        serve_log = (tmp_path / "serve.log").open("wb")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flows.cli",
+                "serve",
+                "--task",
+                "clickbait",
+                "--per-label",
+                "40",
+                "--runs-dir",
+                str(runs),
+                "--ollama-host",
+                fake.url,
+                "--cron",
+                "30 3 * * *",
+                "--ollama-slots",
+                "4",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=serve_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deployments: list = []
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline and len(deployments) < 2:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()
+                deployments = _api(api, "/deployments/filter", {})  # type: ignore[assignment]
+                time.sleep(1)
+            by_name = {d["name"]: d for d in deployments}
+            assert set(by_name) == {"nightly", "regenerate"}, by_name.keys()
+            schedules = by_name["nightly"]["schedules"]
+            assert schedules and schedules[0]["schedule"]["cron"] == "30 3 * * *"
+            limit = _api(api, "/v2/concurrency_limits/ollama-slots")
+            assert limit["limit"] == 4  # type: ignore[index]
+
+            manual = by_name["regenerate"]
+            params = manual["parameters"]
+            params["config"]["workdir"] = str(runs / "manual")
+            run = _api(api, f"/deployments/{manual['id']}/create_flow_run", {"parameters": params})
+            run_id = run["id"]  # type: ignore[index]
+            state = None
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                state = _api(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
+                if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+                    break
+                time.sleep(2)
+            assert state and state["type"] == "COMPLETED", (
+                state,
+                (tmp_path / "serve.log").read_text()[-4000:],
+            )
+        finally:
+            _stop(server)
+            serve_log.close()
+
+    arts = _api(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
+    kinds = {a["key"]: a["type"] for a in arts}  # type: ignore[union-attr]
+    assert kinds.get("clickbait-dataset-report") == "markdown", kinds
+    assert "clickbait-drops" in kinds and "clickbait-generation-progress" in kinds, kinds
+    report = next(a for a in arts if a["key"] == "clickbait-dataset-report")  # type: ignore[union-attr]
+    assert "Shortcut audit" in report["data"] and "dropped because" in report["data"]
+    assert (runs / "manual" / "dataset" / "dataset_dict.json").exists()
+    assert (runs / "manual" / "raw.jsonl").exists()
