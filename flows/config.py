@@ -63,11 +63,11 @@ class GenerateConfig(BaseModel):
     )
     timeout_s: float = Field(120.0, gt=0, description="Seconds before one LLM call times out.")
     near_dup_threshold: float = Field(
-        0.7,
+        0.8,
         gt=0,
-        lt=1,
-        description="MinHash/LSH Jaccard threshold for near-duplicate candidates (verified "
-        "exactly); titles at or above 0.8 word-set Jaccard never both survive.",
+        le=1,
+        description="Titles whose casefolded word sets have Jaccard similarity at or above this "
+        "are near duplicates (MinHash/LSH finds candidates, exact Jaccard decides).",
     )
     real_data: RealDataOptions | None = Field(
         None,
@@ -90,6 +90,7 @@ class GenerateConfig(BaseModel):
         "HF_TOKEN only.",
     )
     private: bool = Field(False, description="Create the Hub repo as private.")
+    show_progress: bool = Field(True, description="Show a terminal progress bar per label.")
 
     @field_validator("split_ratios")
     @classmethod

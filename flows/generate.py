@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from generator.card import CardInfo, render_card
-from generator.curate import Curator, dataset_summary
-from generator.dataset import build_dataset_dict, save_dataset
-from generator.generate import GenerationResult, generate_titles
-from generator.hub import push_dataset
-from generator.ollama_backend import OllamaBackend
-from generator.prompting import prompt_id
-from generator.spec import TaskSpec, load_spec
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -23,7 +16,16 @@ from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
 from generator import audit as audit_mod
 from generator import split as split_mod
+from generator.card import CardInfo, render_card
+from generator.curate import Curator
+from generator.dataset import build_dataset_dict, save_dataset
+from generator.generate import GenerationResult, dataset_summary, generate_titles
+from generator.hub import push_dataset
 from generator.items import Title
+from generator.neardup import neighbourhoods
+from generator.ollama_backend import OllamaBackend
+from generator.prompting import prompt_id
+from generator.spec import TaskSpec, load_spec
 
 
 @task(name="load-spec", cache_policy=NO_CACHE)
@@ -83,6 +85,7 @@ def generate_titles_task(
             max_calls=config.max_calls,
             curate=curator,
             on_progress=on_progress if bar.active else None,
+            show_progress=config.show_progress,
         )
     bar.update(1.0, force=True)
     return result
@@ -106,7 +109,7 @@ def neutralise_task(
 def split_task(items: list[Title], config: GenerateConfig) -> dict[str, list[Title]]:
     """Balance labels, then a stratified, seeded split that keeps neighbourhoods together."""
     balanced = split_mod.balance(items, strategy=config.balance, seed=config.seed)
-    groups = split_mod.neighbourhoods(balanced)
+    groups = neighbourhoods(balanced, seed=config.seed)
     return split_mod.split(balanced, groups, ratios=config.split_ratios, seed=config.seed)
 
 
@@ -175,7 +178,13 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         )
 
     splits = split_task(items, config)
-    summary = dataset_summary(result, curator, splits)
+    summary = dataset_summary(result)
+    summary["splits"] = {name: len(part) for name, part in splits.items()}
+    summary["kept"] = sum(summary["splits"].values())
+    summary["per_label"] = dict(Counter(t.label for part in splits.values() for t in part))
+    if len(items) > summary["kept"]:
+        summary["dropped"]["balance_downsample"] = len(items) - summary["kept"]
+    summary["examples"] = curator.last.examples if curator.last else []
     log.info("Splits: %s; dropped %s", summary["splits"], summary["dropped"])
 
     card_info = CardInfo.from_run(

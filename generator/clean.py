@@ -14,14 +14,19 @@ import emoji
 from generator.items import Title
 from generator.spec import CleanOptions, TaskSpec
 
-_LIST_MARKER = re.compile(r"^\s*(?:\d{1,3}\s*[.):\]-]|[-*•·▪►–—]|\(\d{1,3}\)|[a-zA-Z][.)](?=\s))\s*")
-_PREFIX = re.compile(r"^(?:title|headline|clickbait title|news title|h\d)\s*(?:\d{1,3})?\s*[:\-–]\s*", re.I)
+_LIST_MARKER = re.compile(
+    r"^\s*(?:\d{1,3}\s*[.):\]-]|[-*•·▪►–—]|\(\d{1,3}\)|[a-zA-Z][.)](?=\s))\s*"
+)
+_PREFIX = re.compile(
+    r"^(?:title|headline|clickbait title|news title|h\d)\s*(?:\d{1,3})?\s*[:\-–]\s*", re.I
+)
 _MD = re.compile(r"(\*\*|__|`+|^#+\s*|~~)")
 _HASHTAG = re.compile(r"(?:^|\s)#\w+")
 _QUOTES = "\"'“”‘’«»„`"
 _TRAILING = re.compile(r"[\s.!?…]+$")
 _REFUSAL = re.compile(
-    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable|language model)\b", re.I
+    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable|language model)\b",
+    re.I,
 )
 _META = re.compile(
     r"^(?:(?:here(?: are|'s| is)|below are)\b.*\b(?:titles?|headlines?|examples?|list|options)\b"
@@ -63,7 +68,9 @@ def _trailing(text: str, policy: str) -> str:
     return body + ("?" if question else "")
 
 
-def clean_title(text: str, opts: CleanOptions, label_names: Sequence[str]) -> tuple[str | None, str | None]:
+def clean_title(
+    text: str, opts: CleanOptions, label_names: Sequence[str]
+) -> tuple[str | None, str | None]:
     """Return (cleaned title, None) or (None, reason it was rejected)."""
     t = unicodedata.normalize("NFKC", text or "")
     t = t.replace("\u200b", "").replace("\ufeff", "")

@@ -35,7 +35,7 @@ class Curator:
         self,
         spec: TaskSpec,
         *,
-        near_threshold: float = 0.7,
+        near_threshold: float = 0.8,
         real_titles: Sequence[Title] | None = None,
         seed: int = 0,
     ) -> None:

@@ -91,8 +91,22 @@ def _atomic_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
 class _Runner:
     """One generation run: plan, schedule, record, recount."""
 
-    def __init__(self, spec: TaskSpec, backend: LLMBackend, workdir: Path, per_label: int, seed: int, curate: Curate):
-        self.spec, self.backend, self.per_label, self.seed, self.curate = spec, backend, per_label, seed, curate
+    def __init__(
+        self,
+        spec: TaskSpec,
+        backend: LLMBackend,
+        workdir: Path,
+        per_label: int,
+        seed: int,
+        curate: Curate,
+    ):
+        self.spec, self.backend, self.per_label, self.seed, self.curate = (
+            spec,
+            backend,
+            per_label,
+            seed,
+            curate,
+        )
         self.pid = prompt_id(spec)
         self.raw_path = workdir / "raw.jsonl"
         self.rows = read_rows(self.raw_path)
@@ -105,7 +119,10 @@ class _Runner:
 
     def _check_same_run(self) -> None:
         """A workdir belongs to one spec and seed: mixing runs would corrupt the resume log."""
-        other = next((r for r in self.rows if r.get("prompt_id") != self.pid or r.get("seed") != self.seed), None)
+        other = next(
+            (r for r in self.rows if r.get("prompt_id") != self.pid or r.get("seed") != self.seed),
+            None,
+        )
         if other is not None:
             raise TitleforgeError(
                 f"{self.raw_path} holds calls of another run (prompt {other.get('prompt_id')!r}, seed "
@@ -161,7 +178,9 @@ class _Runner:
         }
         fatal = None
         try:
-            done = self.backend.generate(planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options)
+            done = self.backend.generate(
+                planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options
+            )
             parsed = parse_titles(done.text)
             row |= {
                 "response": done.text,
@@ -175,7 +194,12 @@ class _Runner:
             }
         except BackendUnavailable as exc:
             fatal = exc
-            row |= {"response": None, "titles": [], "error": f"unavailable: {exc}", "eval_count": None}
+            row |= {
+                "response": None,
+                "titles": [],
+                "error": f"unavailable: {exc}",
+                "eval_count": None,
+            }
         except BackendError as exc:
             row |= {"response": None, "titles": [], "error": str(exc), "eval_count": None}
         row["duration_s"] = round(time.perf_counter() - t0, 4)
@@ -211,7 +235,9 @@ def generate_titles(
     fatal: BackendUnavailable | None = None
     new_calls = 0
     progress = _progress_bar(spec, per_label) if show_progress else None
-    bars = {lb: progress.add_task(lb, total=per_label) for lb in spec.label_names} if progress else {}
+    bars = (
+        {lb: progress.add_task(lb, total=per_label) for lb in spec.label_names} if progress else {}
+    )
 
     def report() -> None:
         kept = run.kept()
@@ -228,7 +254,11 @@ def generate_titles(
             report()
             while True:
                 # fill free slots, neediest label first, while the budget lasts
-                while fatal is None and len(futures) < concurrency and len(run.rows) + len(futures) < budget:
+                while (
+                    fatal is None
+                    and len(futures) < concurrency
+                    and len(run.rows) + len(futures) < budget
+                ):
                     need = {lb: d for lb, d in run.deficits(in_flight).items() if d > 0}
                     if not need:
                         break
@@ -267,7 +297,10 @@ def generate_titles(
             f"The prompt may be broken: see {run.raw_path}. Raise --max-calls if the yield is just low."
         )
     items = select_quota(run.curated.items, spec.label_names, per_label)
-    _atomic_jsonl(workdir / "clean.jsonl", [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items])
+    _atomic_jsonl(
+        workdir / "clean.jsonl",
+        [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items],
+    )
     dropped = Counter(run.curated.dropped)
     surplus = len(run.curated.items) - len(items)
     if surplus:

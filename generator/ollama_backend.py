@@ -103,7 +103,9 @@ class OllamaBackend:
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 return False
-            raise BackendError(f"Ollama could not describe model {self.model!r}: {exc.error}") from None
+            raise BackendError(
+                f"Ollama could not describe model {self.model!r}: {exc.error}"
+            ) from None
 
     def ensure_model(self, on_progress: ProgressFn | None = None) -> None:
         """Pull the model on every host that lacks it, reporting progress."""
@@ -148,7 +150,9 @@ class OllamaBackend:
         options: dict[str, Any] | None = None,
     ) -> Completion:
         """One chat call; retries 5xx, connection errors and timeouts, never 4xx."""
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": prompt}
+        ]
         last_error, host = "", None
         for attempt in range(self.max_retries + 1):
             host = self._pick(avoid=host)
@@ -172,8 +176,14 @@ class OllamaBackend:
                 )
             except ollama.ResponseError as exc:
                 if exc.status_code < 500:
-                    hint = f" Pull it with `ollama pull {self.model}`." if exc.status_code == 404 else ""
-                    raise BackendError(f"Ollama at {host} rejected the call ({exc.status_code}): {exc.error}.{hint}") from None
+                    hint = (
+                        f" Pull it with `ollama pull {self.model}`."
+                        if exc.status_code == 404
+                        else ""
+                    )
+                    raise BackendError(
+                        f"Ollama at {host} rejected the call ({exc.status_code}): {exc.error}.{hint}"
+                    ) from None
                 last_error = f"HTTP {exc.status_code} from {host}: {exc.error}"
             except _TRANSIENT as exc:
                 last_error = f"{type(exc).__name__} from {host}"
@@ -183,5 +193,7 @@ class OllamaBackend:
                 self._sleep(attempt)
         raise BackendUnavailable(
             f"Ollama kept failing after {self.max_retries + 1} attempts (last: {last_error}). "
-            + _unreachable(self.hosts).replace("Ollama is not reachable at", "Check the server at", 1)
+            + _unreachable(self.hosts).replace(
+                "Ollama is not reachable at", "Check the server at", 1
+            )
         )

@@ -15,7 +15,10 @@ _PREAMBLE = re.compile(
     re.I,
 )
 _HEADER_ONLY = re.compile(r"^.{0,80}(titles|headlines)\s*(\(.*\))?\s*:\s*$", re.I)
-_NOTE = re.compile(r"^(\*+\s*)?(note|notes|disclaimer|remember|these (titles|headlines)|i hope|let me know|feel free)\b", re.I)
+_NOTE = re.compile(
+    r"^(\*+\s*)?(note|notes|disclaimer|remember|these (titles|headlines)|i hope|let me know|feel free)\b",
+    re.I,
+)
 _KEY_ONLY = re.compile(r'^\s*[{}\[\],]*\s*("titles"\s*:\s*\[?)?\s*[{}\[\],]*\s*$')
 
 
@@ -107,7 +110,7 @@ def parse_titles(text: str | None) -> ParseResult:
             result.dropped["json_fragment"] += 1
         elif _HEADER_ONLY.match(stripped) or (_PREAMBLE.match(stripped) and stripped.endswith(":")):
             result.dropped["preamble"] += 1
-        elif _NOTE.match(stripped) or stripped.startswith("(") and stripped.endswith(")"):
+        elif _NOTE.match(stripped) or (stripped.startswith("(") and stripped.endswith(")")):
             result.dropped["note"] += 1
         elif re.fullmatch(r"[#*_=\-\s]+", stripped):
             result.dropped["markdown_rule"] += 1

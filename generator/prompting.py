@@ -39,7 +39,9 @@ class PlannedCall:
 @lru_cache(maxsize=1)
 def _env() -> SandboxedEnvironment:
     """A sandboxed environment: templates are data and may not reach Python internals."""
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
 
 
 def _render(path: Path, context: dict[str, Any]) -> str:
@@ -47,7 +49,9 @@ def _render(path: Path, context: dict[str, Any]) -> str:
     try:
         return _env().from_string(path.read_text(encoding="utf-8")).render(**context).strip()
     except UndefinedError as exc:
-        raise SpecError(f"{path}: {exc.message}. Add the variable or fix its name in the template.") from None
+        raise SpecError(
+            f"{path}: {exc.message}. Add the variable or fix its name in the template."
+        ) from None
     except TemplateError as exc:
         raise SpecError(f"{path}: template error: {exc}. Fix the template.") from None
 
@@ -57,7 +61,9 @@ def prompt_id(spec: TaskSpec) -> str:
     h = hashlib.sha256()
     for which in ("system", "user"):
         h.update(spec.template_path(which).read_bytes())  # type: ignore[arg-type]
-    shape = spec.model_dump(include={"labels", "attributes", "titles_per_call", "generation", "version"})
+    shape = spec.model_dump(
+        include={"labels", "attributes", "titles_per_call", "generation", "version"}
+    )
     h.update(json.dumps(shape, sort_keys=True).encode())
     return f"{spec.name}/{Path(spec.templates.user).name.split('.')[0]}@{h.hexdigest()[:12]}"
 
@@ -77,11 +83,19 @@ def plan_call(spec: TaskSpec, label: str, index: int, seed: int) -> PlannedCall:
     """The index-th call for a label: attributes and LLM seed derived from the run seed."""
     lab = next((lb for lb in spec.labels if lb.name == label), None)
     if lab is None:
-        raise SpecError(f"Label {label!r} is not in task {spec.name!r}: use one of {spec.label_names}.")
+        raise SpecError(
+            f"Label {label!r} is not in task {spec.name!r}: use one of {spec.label_names}."
+        )
     call_seed = _derived_seed(seed, label, index)
     rng = random.Random(call_seed)
     attributes = {k: rng.choice(v) for k, v in sorted(spec.attributes.items())}
-    context = {"task": spec, "label": lab, "labels": spec.labels, "n": spec.titles_per_call, "attributes": attributes}
+    context = {
+        "task": spec,
+        "label": lab,
+        "labels": spec.labels,
+        "n": spec.titles_per_call,
+        "attributes": attributes,
+    }
     gen = spec.generation
     return PlannedCall(
         call_id=f"{label_slug(label)}-{index:06d}",

@@ -92,9 +92,13 @@ class TaskSpec(BaseModel):
         default_factory=dict, description="Diversity attributes sampled into each prompt."
     )
     titles_per_call: int = Field(10, ge=1, le=100, description="Titles asked for per call.")
-    generation: GenerationOptions = Field(default_factory=GenerationOptions, description="LLM options.")
+    generation: GenerationOptions = Field(
+        default_factory=GenerationOptions, description="LLM options."
+    )
     cleaning: CleanOptions = Field(default_factory=CleanOptions, description="Cleaning options.")
-    base_dir: Path = Field(REPO_ROOT / "prompts", exclude=True, description="Folder of the spec file.")
+    base_dir: Path = Field(
+        REPO_ROOT / "prompts", exclude=True, description="Folder of the spec file."
+    )
 
     @field_validator("labels")
     @classmethod
@@ -156,16 +160,22 @@ def load_spec(name_or_path: str, folder: Path | None = None) -> TaskSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the syntax.") from None
+        raise SpecError(
+            f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}. Fix the syntax."
+        ) from None
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping of fields (name, labels, templates, …), got {type(raw).__name__}.")
+        raise SpecError(
+            f"{path}: expected a mapping of fields (name, labels, templates, …), got {type(raw).__name__}."
+        )
     try:
         spec = TaskSpec(**raw, base_dir=path.parent.resolve())
     except ValidationError as exc:
         problems = "; ".join(
             f"{' -> '.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors()
         )
-        raise SpecError(f"{path}: {problems}. See prompts/clickbait.yaml for a valid spec.") from None
+        raise SpecError(
+            f"{path}: {problems}. See prompts/clickbait.yaml for a valid spec."
+        ) from None
     for which in ("system", "user"):
         if not spec.template_path(which).exists():  # type: ignore[arg-type]
             raise SpecError(

@@ -23,11 +23,21 @@ from tests.fakes.titles import make_title
 _CATEGORY = re.compile(r"Category:\s*(.+)")
 _COUNT = re.compile(r"(\d+)\s+(?:\w+\s+){0,3}?(?:titles|headlines)", re.I)
 EMOJIS = ["😱", "🔥", "👀", "🤯", "✨", "💰", "😂"]
-PREAMBLES = ["Sure! Here are {n} {label} titles:", "Here are {n} headlines:", "Certainly! Here you go:",
-             "Okay, here are some {label} titles for you:"]
-NOTES = ["Note: these titles are fictional and for illustration only.", "I hope these help!",
-         "(These headlines are examples.)"]
-REFUSALS = ["I'm sorry, but I can't help with that request.", "As an AI language model, I cannot write misleading titles."]
+PREAMBLES = [
+    "Sure! Here are {n} {label} titles:",
+    "Here are {n} headlines:",
+    "Certainly! Here you go:",
+    "Okay, here are some {label} titles for you:",
+]
+NOTES = [
+    "Note: these titles are fictional and for illustration only.",
+    "I hope these help!",
+    "(These headlines are examples.)",
+]
+REFUSALS = [
+    "I'm sorry, but I can't help with that request.",
+    "As an AI language model, I cannot write misleading titles.",
+]
 
 
 @dataclass
@@ -63,8 +73,15 @@ class FakeStats:
 
 def small_model_profile(**overrides: Any) -> FakeConfig:
     """A server whose replies look like a small model's, with 10% 500s and occasional hangs."""
-    base = {"profile": "small-model", "error_rate": 0.1, "hang_rate": 0.02, "hang_seconds": 8.0,
-            "broken_json_rate": 0.1, "refusal_rate": 0.05, "dup_rate": 0.15}
+    base = {
+        "profile": "small-model",
+        "error_rate": 0.1,
+        "hang_rate": 0.02,
+        "hang_seconds": 8.0,
+        "broken_json_rate": 0.1,
+        "refusal_rate": 0.05,
+        "dup_rate": 0.15,
+    }
     return FakeConfig(**(base | overrides))
 
 
@@ -126,7 +143,9 @@ class FakeOllama:
 
     def reply(self, prompt: str, fmt: Any, options: dict[str, Any]) -> str:
         """The model's text for a prompt: deterministic for the same request."""
-        digest = hashlib.sha256(f"{self.config.seed}|{prompt}|{options.get('seed')}|{fmt is not None}".encode())
+        digest = hashlib.sha256(
+            f"{self.config.seed}|{prompt}|{options.get('seed')}|{fmt is not None}".encode()
+        )
         rng = random.Random(int.from_bytes(digest.digest()[:8], "big"))
         m = _CATEGORY.search(prompt)
         label = m.group(1).strip() if m else "news"
@@ -139,7 +158,9 @@ class FakeOllama:
         if messy:
             titles = [self._mess(t, label, rng) for t in titles]
         if fmt is not None:
-            body = json.dumps({"titles": titles}, ensure_ascii=False, indent=1 if rng.random() < 0.5 else None)
+            body = json.dumps(
+                {"titles": titles}, ensure_ascii=False, indent=1 if rng.random() < 0.5 else None
+            )
             if rng.random() < self.config.broken_json_rate:
                 body = body[: max(10, int(len(body) * rng.uniform(0.4, 0.9)))]
             if messy and rng.random() < 0.15:
@@ -152,7 +173,14 @@ class FakeOllama:
             lines += [rng.choice(PREAMBLES).format(n=n, label=label), ""]
         style = rng.choice(["num", "paren", "dash", "star", "plain", "bullet"]) if messy else "num"
         for i, t in enumerate(titles, 1):
-            marker = {"num": f"{i}. ", "paren": f"{i}) ", "dash": "- ", "star": "* ", "plain": "", "bullet": "• "}[style]
+            marker = {
+                "num": f"{i}. ",
+                "paren": f"{i}) ",
+                "dash": "- ",
+                "star": "* ",
+                "plain": "",
+                "bullet": "• ",
+            }[style]
             lines.append(marker + t)
         if messy and rng.random() < 0.4:
             lines += ["", rng.choice(NOTES)]
@@ -160,16 +188,20 @@ class FakeOllama:
 
     def _title(self, label: str, rng: random.Random) -> str:
         """A fresh title, or (dup_rate) a repeat / one-word variant of an earlier one."""
+        # draw every random number unconditionally so replies do not depend on history size
+        repeat, pick, variant = rng.random(), rng.random(), rng.random()
+        title = make_title(label, rng)
         with self._lock:
             seen = self._history.setdefault(label, [])
-            if seen and rng.random() < self.config.dup_rate:
-                old = rng.choice(seen)
-                if rng.random() < 0.5:
+            if seen and repeat < self.config.dup_rate:
+                old = seen[int(pick * len(seen))]
+                if variant < 0.5:
                     return old
                 words = old.split()
-                words[rng.randrange(len(words))] = rng.choice(["Big", "New", "Local", "Major"])
+                words[int(variant * 1000) % len(words)] = ["Big", "New", "Local", "Major"][
+                    int(variant * 10) % 4
+                ]
                 return " ".join(words)
-            title = make_title(label, rng)
             seen.append(title)
             if len(seen) > 5000:
                 del seen[:1000]
@@ -260,8 +292,17 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
             if self.path == "/api/show":
                 name = body.get("model") or body.get("name") or ""
                 if server.has_model(name):
-                    self._send(200, {"modelfile": "", "parameters": "", "template": "", "details": _model_info(name)["details"],
-                                     "model_info": {}, "capabilities": ["completion"]})
+                    self._send(
+                        200,
+                        {
+                            "modelfile": "",
+                            "parameters": "",
+                            "template": "",
+                            "details": _model_info(name)["details"],
+                            "model_info": {},
+                            "capabilities": ["completion"],
+                        },
+                    )
                 else:
                     self._send(404, {"error": f"model '{name}' not found"})
             elif self.path == "/api/pull":
@@ -279,9 +320,20 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 return
             total = 2_000_000
             chunks = [{"status": "pulling manifest"}]
-            chunks += [{"status": "pulling 3e38718d00bb", "digest": "sha256:3e38718d00bb", "total": total,
-                        "completed": c} for c in (0, total // 2, total)]
-            chunks += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"}, {"status": "success"}]
+            chunks += [
+                {
+                    "status": "pulling 3e38718d00bb",
+                    "digest": "sha256:3e38718d00bb",
+                    "total": total,
+                    "completed": c,
+                }
+                for c in (0, total // 2, total)
+            ]
+            chunks += [
+                {"status": "verifying sha256 digest"},
+                {"status": "writing manifest"},
+                {"status": "success"},
+            ]
             with server._lock:
                 if full not in server.config.models:
                     server.config.models.append(full)
@@ -321,10 +373,18 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 st.first_start = start if st.first_start is None else min(st.first_start, start)
                 st.last_end = end if st.last_end is None else max(st.last_end, end)
             now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            final = {"model": model, "created_at": now, "done": True, "done_reason": "stop",
-                     "total_duration": int((end - start) * 1e9) + 1, "load_duration": 1000,
-                     "prompt_eval_count": max(1, len(prompt) // 4), "prompt_eval_duration": 1000,
-                     "eval_count": eval_count, "eval_duration": int((end - start) * 1e9) + 1}
+            final = {
+                "model": model,
+                "created_at": now,
+                "done": True,
+                "done_reason": "stop",
+                "total_duration": int((end - start) * 1e9) + 1,
+                "load_duration": 1000,
+                "prompt_eval_count": max(1, len(prompt) // 4),
+                "prompt_eval_duration": 1000,
+                "eval_count": eval_count,
+                "eval_duration": int((end - start) * 1e9) + 1,
+            }
             if body.get("stream", True):
                 words = re.findall(r"\S+\s*|\s+", text) or [""]
                 step = max(1, len(words) // 8)
@@ -341,14 +401,26 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
 def _piece(model: str, created: str, text: str, chat: bool) -> dict[str, Any]:
     """One (partial) response body in chat or generate shape."""
     base = {"model": model, "created_at": created, "done": False}
-    return base | ({"message": {"role": "assistant", "content": text}} if chat else {"response": text})
+    return base | (
+        {"message": {"role": "assistant", "content": text}} if chat else {"response": text}
+    )
 
 
 def _model_info(name: str) -> dict[str, Any]:
     """An /api/tags entry."""
-    return {"name": name, "model": name, "modified_at": "2026-01-01T00:00:00Z", "size": 2_200_000_000,
-            "digest": "3e38718d00bb", "details": {"format": "gguf", "family": "phi3", "parameter_size": "3.8B",
-                                                  "quantization_level": "Q4_0"}}
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": "2026-01-01T00:00:00Z",
+        "size": 2_200_000_000,
+        "digest": "3e38718d00bb",
+        "details": {
+            "format": "gguf",
+            "family": "phi3",
+            "parameter_size": "3.8B",
+            "quantization_level": "Q4_0",
+        },
+    }
 
 
 def main() -> None:
@@ -364,10 +436,26 @@ def main() -> None:
     ap.add_argument("--hang-rate", type=float, default=None)
     ap.add_argument("--hang-seconds", type=float, default=None)
     args = ap.parse_args()
-    overrides = {k: v for k, v in {"error_rate": args.error_rate, "hang_rate": args.hang_rate,
-                                    "hang_seconds": args.hang_seconds}.items() if v is not None}
-    common = {"seed": args.seed, "slots": args.slots, "per_call_overhead_s": args.overhead, "per_token_s": args.per_token}
-    cfg = small_model_profile(**common, **overrides) if args.profile == "small-model" else FakeConfig(**common, **overrides)
+    overrides = {
+        k: v
+        for k, v in {
+            "error_rate": args.error_rate,
+            "hang_rate": args.hang_rate,
+            "hang_seconds": args.hang_seconds,
+        }.items()
+        if v is not None
+    }
+    common = {
+        "seed": args.seed,
+        "slots": args.slots,
+        "per_call_overhead_s": args.overhead,
+        "per_token_s": args.per_token,
+    }
+    cfg = (
+        small_model_profile(**common, **overrides)
+        if args.profile == "small-model"
+        else FakeConfig(**common, **overrides)
+    )
     srv = FakeOllama(cfg, port=args.port)
     print(f"fake ollama ({args.profile}) listening on {srv.url}", flush=True)
     try:

@@ -4,18 +4,94 @@ from __future__ import annotations
 
 import random
 
-PEOPLE = ["Teacher", "Nurse", "Mom", "Dad", "Grandma", "Firefighter", "Student", "Chef", "Farmer", "Pilot",
-          "Barista", "Doctor", "Mechanic", "Plumber", "Librarian", "Retiree", "Toddler", "Dentist", "Coach", "Janitor"]
-PLACES = ["Ohio", "Texas", "Florida", "Maine", "Oregon", "Nevada", "Iowa", "Alaska", "Georgia", "Vermont",
-          "Utah", "Kansas", "Idaho", "Montana", "Arizona", "Denver", "Seattle", "Boston", "Chicago", "Phoenix"]
-THINGS = ["Groceries", "Coffee", "Sleep", "Rent", "Laundry", "Car Insurance", "Phone Battery", "Garden",
-          "Back Pain", "Electric Bill", "Dishwasher", "Houseplants", "Credit Score", "Morning Routine", "Skin",
-          "Breakfast", "Wi-Fi", "Closet", "Headaches", "Savings"]
-VERBS = ["Saved Thousands on", "Fixed", "Transformed", "Doubled", "Finally Beat", "Stopped Worrying About",
-         "Cut in Half", "Reinvented", "Mastered", "Outsmarted"]
-REACTIONS = ["Experts Are Stunned", "Nobody Saw It Coming", "Doctors Hate It", "The Internet Is Losing It",
-             "Neighbours Can't Believe It", "Banks Don't Want You to Know", "It Changes Everything",
-             "You'll Wish You Knew Sooner"]
+PEOPLE = [
+    "Teacher",
+    "Nurse",
+    "Mom",
+    "Dad",
+    "Grandma",
+    "Firefighter",
+    "Student",
+    "Chef",
+    "Farmer",
+    "Pilot",
+    "Barista",
+    "Doctor",
+    "Mechanic",
+    "Plumber",
+    "Librarian",
+    "Retiree",
+    "Toddler",
+    "Dentist",
+    "Coach",
+    "Janitor",
+]
+PLACES = [
+    "Ohio",
+    "Texas",
+    "Florida",
+    "Maine",
+    "Oregon",
+    "Nevada",
+    "Iowa",
+    "Alaska",
+    "Georgia",
+    "Vermont",
+    "Utah",
+    "Kansas",
+    "Idaho",
+    "Montana",
+    "Arizona",
+    "Denver",
+    "Seattle",
+    "Boston",
+    "Chicago",
+    "Phoenix",
+]
+THINGS = [
+    "Groceries",
+    "Coffee",
+    "Sleep",
+    "Rent",
+    "Laundry",
+    "Car Insurance",
+    "Phone Battery",
+    "Garden",
+    "Back Pain",
+    "Electric Bill",
+    "Dishwasher",
+    "Houseplants",
+    "Credit Score",
+    "Morning Routine",
+    "Skin",
+    "Breakfast",
+    "Wi-Fi",
+    "Closet",
+    "Headaches",
+    "Savings",
+]
+VERBS = [
+    "Saved Thousands on",
+    "Fixed",
+    "Transformed",
+    "Doubled",
+    "Finally Beat",
+    "Stopped Worrying About",
+    "Cut in Half",
+    "Reinvented",
+    "Mastered",
+    "Outsmarted",
+]
+REACTIONS = [
+    "Experts Are Stunned",
+    "Nobody Saw It Coming",
+    "Doctors Hate It",
+    "The Internet Is Losing It",
+    "Neighbours Can't Believe It",
+    "Banks Don't Want You to Know",
+    "It Changes Everything",
+    "You'll Wish You Knew Sooner",
+]
 NUMBERS = ["7", "9", "11", "12", "13", "15", "17", "19", "21", "23", "25", "31"]
 
 CLICKBAIT = [
@@ -33,17 +109,66 @@ CLICKBAIT = [
     "Here's Why This {person} From {place} Quit {thing} Forever",
 ]
 
-ORGS = ["City council", "State regulators", "Federal officials", "University researchers", "Health agency",
-        "Transport ministry", "Central bank", "Energy company", "School board", "County officials",
-        "Port authority", "Water utility", "Labour union", "Court of appeals", "Weather service", "Police"]
-ACTIONS = ["approves", "rejects", "delays", "announces", "reviews", "expands", "suspends", "funds", "proposes", "completes"]
-SUBJECTS = ["budget for road repairs", "plan to build new bridge", "rules on short-term rentals", "water treatment upgrade",
-            "contract for school buses", "study of air quality", "limits on river fishing", "tax on plastic bags",
-            "hospital expansion project", "housing development near airport", "broadband grant programme",
-            "wildfire prevention funding", "changes to bus routes", "merger of two rural districts",
-            "review of emergency response times", "pilot scheme for electric ferries"]
-WHEN = ["after long debate", "on Tuesday", "ahead of winter", "following public hearings", "for next fiscal year",
-        "after months of delays", "despite objections", "in narrow vote", "as costs rise", "amid staff shortages"]
+ORGS = [
+    "City council",
+    "State regulators",
+    "Federal officials",
+    "University researchers",
+    "Health agency",
+    "Transport ministry",
+    "Central bank",
+    "Energy company",
+    "School board",
+    "County officials",
+    "Port authority",
+    "Water utility",
+    "Labour union",
+    "Court of appeals",
+    "Weather service",
+    "Police",
+]
+ACTIONS = [
+    "approves",
+    "rejects",
+    "delays",
+    "announces",
+    "reviews",
+    "expands",
+    "suspends",
+    "funds",
+    "proposes",
+    "completes",
+]
+SUBJECTS = [
+    "budget for road repairs",
+    "plan to build new bridge",
+    "rules on short-term rentals",
+    "water treatment upgrade",
+    "contract for school buses",
+    "study of air quality",
+    "limits on river fishing",
+    "tax on plastic bags",
+    "hospital expansion project",
+    "housing development near airport",
+    "broadband grant programme",
+    "wildfire prevention funding",
+    "changes to bus routes",
+    "merger of two rural districts",
+    "review of emergency response times",
+    "pilot scheme for electric ferries",
+]
+WHEN = [
+    "after long debate",
+    "on Tuesday",
+    "ahead of winter",
+    "following public hearings",
+    "for next fiscal year",
+    "after months of delays",
+    "despite objections",
+    "in narrow vote",
+    "as costs rise",
+    "amid staff shortages",
+]
 STATS = ["2.1", "3.4", "4.8", "5.5", "6.2", "7.9", "8.3", "9.6", "12", "15"]
 FACTUAL = [
     "{org} {action} {subject} {when}",
@@ -54,35 +179,106 @@ FACTUAL = [
     "Storm closes roads across {place} as {org2} {action} {subject}",
     "{org} says {subject} in {place} will cost {stat} million dollars",
 ]
-THINGS2 = ["energy", "housing", "food", "transport", "insurance", "childcare", "water", "healthcare", "tuition", "fuel"]
+THINGS2 = [
+    "energy",
+    "housing",
+    "food",
+    "transport",
+    "insurance",
+    "childcare",
+    "water",
+    "healthcare",
+    "tuition",
+    "fuel",
+]
 
 TOPICS = {
-    "World": ["Leaders in {place} agree to resume talks on {subject}", "Election in {place} heads to runoff {when}",
-              "Foreign ministers meet in {place} over {subject}", "{org} in {place} {action} {subject} {when}"],
-    "Sports": ["{place} {team} beat rivals {score} in {comp}", "Injury rules star striker of {place} {team} out of {comp}",
-               "{place} {team} sign veteran coach {when}", "Late goal lifts {place} {team} in {comp}"],
-    "Business": ["Shares of {place} {firm} fall {stat} percent after earnings", "{place} {firm} to cut {stat} hundred jobs {when}",
-                 "{firm} in {place} reports record quarterly revenue", "{org} {action} merger of {place} {firm} {when}"],
-    "Sci/Tech": ["Researchers in {place} unveil {tech} {when}", "{place} start-up launches {tech} for {thing2}",
-                 "New study links {thing2} to {tech} use", "{firm} recalls {tech} over battery fault"],
+    "World": [
+        "Leaders in {place} agree to resume talks on {subject}",
+        "Election in {place} heads to runoff {when}",
+        "Foreign ministers meet in {place} over {subject}",
+        "{org} in {place} {action} {subject} {when}",
+    ],
+    "Sports": [
+        "{place} {team} beat rivals {score} in {comp}",
+        "Injury rules star striker of {place} {team} out of {comp}",
+        "{place} {team} sign veteran coach {when}",
+        "Late goal lifts {place} {team} in {comp}",
+    ],
+    "Business": [
+        "Shares of {place} {firm} fall {stat} percent after earnings",
+        "{place} {firm} to cut {stat} hundred jobs {when}",
+        "{firm} in {place} reports record quarterly revenue",
+        "{org} {action} merger of {place} {firm} {when}",
+    ],
+    "Sci/Tech": [
+        "Researchers in {place} unveil {tech} {when}",
+        "{place} start-up launches {tech} for {thing2}",
+        "New study links {thing2} to {tech} use",
+        "{firm} recalls {tech} over battery fault",
+    ],
 }
-TEAMS = ["Rangers", "United", "City", "Wolves", "Eagles", "Tigers", "Sharks", "Giants", "Royals", "Comets"]
+TEAMS = [
+    "Rangers",
+    "United",
+    "City",
+    "Wolves",
+    "Eagles",
+    "Tigers",
+    "Sharks",
+    "Giants",
+    "Royals",
+    "Comets",
+]
 COMPS = ["cup semifinal", "league opener", "title decider", "derby", "playoff", "final round"]
-FIRMS = ["chipmaker", "airline", "retailer", "carmaker", "bank", "insurer", "drugmaker", "telecom group", "miner", "shipper"]
-TECH = ["solar battery", "quantum sensor", "AI chip", "satellite network", "gene therapy", "smart glasses",
-        "fusion reactor design", "robot surgeon", "language model", "water filter"]
+FIRMS = [
+    "chipmaker",
+    "airline",
+    "retailer",
+    "carmaker",
+    "bank",
+    "insurer",
+    "drugmaker",
+    "telecom group",
+    "miner",
+    "shipper",
+]
+TECH = [
+    "solar battery",
+    "quantum sensor",
+    "AI chip",
+    "satellite network",
+    "gene therapy",
+    "smart glasses",
+    "fusion reactor design",
+    "robot surgeon",
+    "language model",
+    "water filter",
+]
 SCORES = ["2-1", "3-0", "1-0", "4-2", "2-2", "3-1"]
 
 
 def _slots(rng: random.Random) -> dict[str, str]:
     """One random filling of every slot."""
     return {
-        "person": rng.choice(PEOPLE), "place": rng.choice(PLACES), "thing": rng.choice(THINGS),
-        "verb": rng.choice(VERBS), "reaction": rng.choice(REACTIONS), "num": rng.choice(NUMBERS),
-        "org": rng.choice(ORGS), "org2": rng.choice(ORGS).lower(), "action": rng.choice(ACTIONS),
-        "subject": rng.choice(SUBJECTS), "when": rng.choice(WHEN), "stat": rng.choice(STATS),
-        "thing2": rng.choice(THINGS2), "team": rng.choice(TEAMS), "comp": rng.choice(COMPS),
-        "firm": rng.choice(FIRMS), "tech": rng.choice(TECH), "score": rng.choice(SCORES),
+        "person": rng.choice(PEOPLE),
+        "place": rng.choice(PLACES),
+        "thing": rng.choice(THINGS),
+        "verb": rng.choice(VERBS),
+        "reaction": rng.choice(REACTIONS),
+        "num": rng.choice(NUMBERS),
+        "org": rng.choice(ORGS),
+        "org2": rng.choice(ORGS).lower(),
+        "action": rng.choice(ACTIONS),
+        "subject": rng.choice(SUBJECTS),
+        "when": rng.choice(WHEN),
+        "stat": rng.choice(STATS),
+        "thing2": rng.choice(THINGS2),
+        "team": rng.choice(TEAMS),
+        "comp": rng.choice(COMPS),
+        "firm": rng.choice(FIRMS),
+        "tech": rng.choice(TECH),
+        "score": rng.choice(SCORES),
     }
 
 
@@ -97,4 +293,6 @@ def make_title(label: str, rng: random.Random) -> str:
     for name, templates in TOPICS.items():
         if name.lower() == low:
             return rng.choice(templates).format(**slots)
-    return f"{slots['org']} {slots['action']} {slots['subject']} in {slots['place']} ({label})".replace(f" ({label})", "")
+    return f"{slots['org']} {slots['action']} {slots['subject']} in {slots['place']} ({label})".replace(
+        f" ({label})", ""
+    )

@@ -1,0 +1,120 @@
+"""The dataset card: README.md with YAML metadata, rendered from a sandboxed Jinja template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from generator.spec import TaskSpec
+
+TEMPLATE = Path(__file__).with_name("templates") / "dataset_card.md.j2"
+
+
+@dataclass
+class CardInfo:
+    """Everything the card says; no secrets ever enter it."""
+
+    pretty_name: str
+    task_description: str
+    license: str
+    labels: list[dict[str, str]]
+    model: str
+    prompt_id: str
+    splits: dict[str, int]
+    raw_titles: int
+    kept: int
+    dropped: dict[str, int]
+    probe_accuracy: float
+    chance: float
+    flags: list[str] = field(default_factory=list)
+    calls: dict[str, int] | None = None
+    repo_id: str | None = None
+
+    @classmethod
+    def from_run(
+        cls,
+        spec: TaskSpec,
+        prompt: str,
+        model: str,
+        summary: dict[str, Any],
+        audit: dict[str, Any],
+        repo_id: str | None,
+    ) -> CardInfo:
+        """Assemble the card from the spec, the dataset summary and the audit."""
+        return cls(
+            pretty_name=f"titleforge {spec.name} (synthetic)",
+            task_description=spec.description,
+            license=spec.license,
+            labels=[{"name": lb.name, "description": lb.description} for lb in spec.labels],
+            model=model,
+            prompt_id=prompt,
+            splits=summary.get("splits", {}),
+            raw_titles=summary.get("raw_titles", 0),
+            kept=summary.get("kept", 0),
+            dropped=summary.get("dropped", {}),
+            probe_accuracy=audit.get("shortcut_probe_accuracy", float("nan")),
+            chance=audit.get("chance", float("nan")),
+            flags=[f["detail"] for f in audit.get("flags", [])],
+            calls=summary.get("calls"),
+            repo_id=repo_id,
+        )
+
+
+def _size_category(n: int) -> str:
+    """The Hub's size_categories bucket."""
+    for limit, name in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+@lru_cache(maxsize=1)
+def _env() -> SandboxedEnvironment:
+    """Sandboxed and strict: a missing field fails instead of rendering blank."""
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+    )
+
+
+def render_card(info: CardInfo) -> str:
+    """README.md text: YAML metadata block, then the body."""
+    meta = {
+        "language": ["en"],
+        "license": info.license,
+        "pretty_name": info.pretty_name,
+        "task_categories": ["text-classification"],
+        "size_categories": [_size_category(sum(info.splits.values()))],
+        "tags": ["synthetic", "titleforge", "llm-generated"],
+        "titleforge": {"generator_model": info.model, "prompt_id": info.prompt_id},
+        "dataset_info": {
+            "features": [
+                {"name": "text", "dtype": "string"},
+                {
+                    "name": "label",
+                    "dtype": {
+                        "class_label": {
+                            "names": {i: lb["name"] for i, lb in enumerate(info.labels)}
+                        }
+                    },
+                },
+            ],
+            "splits": [{"name": k, "num_examples": v} for k, v in info.splits.items()],
+        },
+    }
+    metadata = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip()
+    return (
+        _env()
+        .from_string(TEMPLATE.read_text(encoding="utf-8"))
+        .render(info=info, metadata=metadata)
+    )

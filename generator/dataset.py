@@ -1,0 +1,38 @@
+"""The DatasetDict of the contract (`text`, `label` as ClassLabel; train/validation/test) and its saving."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from generator.items import Title
+
+
+def build_dataset_dict(
+    splits: Mapping[str, Sequence[Title]], label_names: Sequence[str]
+) -> DatasetDict:
+    """Pure: splits of Titles → DatasetDict with a ClassLabel over the task's label names."""
+    features = Features({"text": Value("string"), "label": ClassLabel(names=list(label_names))})
+    index = {name: i for i, name in enumerate(label_names)}
+    return DatasetDict(
+        {
+            name: Dataset.from_dict(
+                {"text": [t.text for t in items], "label": [index[t.label] for t in items]},
+                features=features,
+            )
+            for name, items in splits.items()
+        }
+    )
+
+
+def save_dataset(dd: DatasetDict, card: str, out_dir: Path) -> None:
+    """save_to_disk into a fresh directory (via a temp dir + rename), with the card beside it."""
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    dd.save_to_disk(str(tmp))
+    (tmp / "README.md").write_text(card, encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)

@@ -1,0 +1,230 @@
+"""Near-duplicate removal: vectorised MinHash + LSH banding for candidates, exact Jaccard to decide."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from generator.clean import normalise_key
+from generator.items import Title
+
+_TOKEN = re.compile(r"\w+")
+# 32 bands x 4 rows: a pair at Jaccard 0.8 shares a bucket with probability 1 - 5e-8,
+# so the exact check below sees (practically) every pair at or above the threshold.
+NUM_PERM, BANDS = 128, 32
+MAX_BUCKET = 200  # beyond this a bucket links its members to its first only (no k² blow-up)
+
+
+def token_set(text: str) -> frozenset[str]:
+    """Casefolded word set of a title: the unit of the Jaccard guarantee."""
+    return frozenset(_TOKEN.findall(text.casefold()))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Exact Jaccard similarity of two word sets."""
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def minhash_signatures(
+    sets: Sequence[frozenset[str]], num_perm: int = NUM_PERM, seed: int = 0
+) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures, computed column by column over all titles at once."""
+    n = len(sets)
+    lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=n)
+    flat = [tok for s in sets for tok in s]
+    codes, uniques = (
+        pd.factorize(pd.Series(flat, dtype=object)) if flat else (np.zeros(0, np.int64), [])
+    )
+    rng = np.random.default_rng(seed)
+    token_hash = rng.integers(0, 2**63, size=max(len(uniques), 1), dtype=np.uint64)[
+        codes
+    ] * np.uint64(2) + np.uint64(1)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    nonempty = lengths > 0
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
+    with np.errstate(over="ignore"):
+        for k in range(num_perm):
+            # multiply-shift hashing: a random odd multiplier per permutation, top 32 bits
+            h = ((token_hash * a[k] + b[k]) >> np.uint64(32)).astype(np.uint32)
+            if len(h):
+                sig[nonempty, k] = np.minimum.reduceat(h, starts)
+    return sig
+
+
+def candidate_pairs(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """Unique (i, j), i < j, that share at least one LSH band bucket."""
+    n, num_perm = sig.shape
+    rows = num_perm // bands
+    found = []
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
+            key = np.zeros(n, dtype=np.uint64)
+            for c in range(rows):
+                key = (key ^ block[:, c]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(c + 1)
+            order = np.argsort(key, kind="stable")
+            sk = key[order]
+            edge = np.flatnonzero(np.diff(sk) != 0) + 1
+            starts = np.concatenate(([0], edge))
+            ends = np.concatenate((edge, [n]))
+            sizes = ends - starts
+            for s, e in zip(starts[sizes > 1], ends[sizes > 1], strict=True):
+                members = np.sort(order[s:e])
+                if len(members) > MAX_BUCKET:
+                    found.append(
+                        np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1)
+                    )
+                else:
+                    iu, ju = np.triu_indices(len(members), k=1)
+                    found.append(np.stack([members[iu], members[ju]], axis=1))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def similar_pairs(
+    sets: Sequence[frozenset[str]], threshold: float, seed: int = 0
+) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) whose exact word-set Jaccard is at least `threshold`."""
+    if len(sets) < 2:
+        return []
+    pairs = candidate_pairs(minhash_signatures(sets, seed=seed))
+    out = []
+    for i, j in pairs.tolist():
+        sim = jaccard(sets[i], sets[j])
+        if sim >= threshold:
+            out.append((i, j, sim))
+    return out
+
+
+class _UnionFind:
+    """Connected components over index pairs."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass
+class NearDedupeResult:
+    """Survivors (input order), drops by reason and a few 'why was this dropped' examples."""
+
+    kept: list[Title]
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def near_dedupe(
+    items: Sequence[Title], *, threshold: float = 0.8, seed: int = 0, examples_per_reason: int = 5
+) -> NearDedupeResult:
+    """Drop near duplicates: the first of each cluster survives; clusters spanning labels go whole."""
+    sets = [token_set(t.text) for t in items]
+    edges = similar_pairs(sets, threshold, seed)
+    uf = _UnionFind(len(items))
+    earlier: dict[int, list[int]] = defaultdict(list)
+    for i, j, _ in edges:
+        uf.union(i, j)
+        earlier[j].append(i)
+    labels_of: dict[int, set[str]] = defaultdict(set)
+    for idx in {i for e in edges for i in e[:2]}:
+        labels_of[uf.find(idx)].add(items[idx].label)
+    kept_flags = [True] * len(items)
+    dropped = {"near_duplicate": 0, "near_conflict": 0}
+    examples: list[dict[str, Any]] = []
+    shown: dict[str, int] = defaultdict(int)
+    for j, item in enumerate(items):
+        root = uf.find(j)
+        reason, match = None, None
+        if len(labels_of.get(root, ())) > 1:
+            reason = "near_conflict"
+            match = (
+                next((items[i] for i in range(len(items)) if uf.find(i) == root and i != j), None)
+                if shown[reason] < examples_per_reason
+                else None
+            )
+        else:
+            prior = [i for i in earlier.get(j, ()) if kept_flags[i]]
+            if prior:
+                reason, match = "near_duplicate", items[min(prior)]
+        if reason:
+            kept_flags[j] = False
+            dropped[reason] += 1
+            if shown[reason] < examples_per_reason and match is not None:
+                shown[reason] += 1
+                examples.append(
+                    {
+                        "reason": reason,
+                        "text": item.text,
+                        "label": item.label,
+                        "matched": match.text,
+                        "matched_label": match.label,
+                        "jaccard": round(jaccard(sets[j], token_set(match.text)), 3),
+                    }
+                )
+    kept = [t for t, k in zip(items, kept_flags, strict=True) if k]
+    return NearDedupeResult(kept, {k: v for k, v in dropped.items() if v}, examples)
+
+
+def drop_contaminated(
+    items: Sequence[Title],
+    real_texts: Sequence[str],
+    *,
+    threshold: float = 0.8,
+    seed: int = 0,
+    examples: int = 5,
+) -> tuple[list[Title], int, list[dict[str, Any]]]:
+    """Drop synthetic titles that equal or nearly equal a real evaluation title."""
+    real_keys = {normalise_key(t) for t in real_texts}
+    real_sets = [token_set(t) for t in real_texts]
+    syn_sets = [token_set(t.text) for t in items]
+    n_syn = len(items)
+    hit: dict[int, str] = {}
+    for i, t in enumerate(items):
+        if normalise_key(t.text) in real_keys:
+            hit[i] = t.text
+    for i, j, _ in similar_pairs(syn_sets + real_sets, threshold, seed):
+        if i < n_syn <= j and i not in hit:
+            hit[i] = real_texts[j - n_syn]
+    kept = [t for i, t in enumerate(items) if i not in hit]
+    shown = [
+        {"reason": "contamination", "text": items[i].text, "label": items[i].label, "matched": m}
+        for i, m in sorted(hit.items())[:examples]
+    ]
+    return kept, len(hit), shown
+
+
+def neighbourhoods(items: Sequence[Title], *, threshold: float = 0.6, seed: int = 0) -> list[int]:
+    """A group id per item: leader clustering over Jaccard >= threshold (no chaining into giants)."""
+    sets = [token_set(t.text) for t in items]
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for i, j, _ in similar_pairs(sets, threshold, seed):
+        neighbours[j].append(i)
+    group = list(range(len(items)))
+    leader = [True] * len(items)
+    for j in range(len(items)):
+        leaders = [i for i in neighbours.get(j, ()) if leader[i]]
+        if leaders:
+            leader[j] = False
+            group[j] = min(leaders)
+    return group

@@ -1,0 +1,172 @@
+"""Generation with quotas against the loopback Ollama: quotas, budget, error rows, kill and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from generator.generate import GenerationBudgetExceeded, generate_titles
+from generator.items import TitleforgeError
+from generator.ollama_backend import OllamaBackend
+from generator.rawlog import RawLog, read_rows
+from generator.spec import load_spec
+from tests.fakes.ollama_server import FakeConfig, FakeOllama, small_model_profile
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(url: str, workdir: Path, per_label: int = 40, **kw) -> object:
+    """generate_titles with fast retries and no terminal bar."""
+    backend = OllamaBackend(hosts=url, backoff_s=0.01, timeout_s=kw.pop("timeout_s", 5))
+    return generate_titles(
+        load_spec("clickbait"), backend, workdir, per_label=per_label, show_progress=False, **kw
+    )
+
+
+def test_quota_reached_on_a_messy_flaky_server(tmp_path: Path) -> None:
+    """Small-model replies, 10% 500s: every label gets its quota, errors are rows, ids unique."""
+    with FakeOllama(small_model_profile(hang_rate=0.0, seed=2)) as srv:
+        res = _run(srv.url, tmp_path, per_label=60, concurrency=4)
+    assert res.per_label == {"clickbait": 60, "factual": 60}
+    rows = read_rows(tmp_path / "raw.jsonl")
+    assert len(rows) == res.calls_total == len({r["call_id"] for r in rows})
+    for r in rows:
+        assert {
+            "call_id",
+            "label",
+            "prompt",
+            "response",
+            "titles",
+            "model",
+            "error",
+            "eval_count",
+        } <= r.keys()
+    clean = [json.loads(line) for line in (tmp_path / "clean.jsonl").read_text().splitlines()]
+    assert len(clean) == 120 and not any(c["text"].endswith("!") for c in clean)
+    assert sum(res.dropped.values()) > 0
+
+
+def test_budget_stops_a_broken_prompt(tmp_path: Path) -> None:
+    """A server that only refuses exhausts the call budget with a clear error."""
+    with FakeOllama(FakeConfig(refusal_rate=1.0)) as srv:
+        with pytest.raises(GenerationBudgetExceeded, match=r"budget of 6.*refusal"):
+            _run(srv.url, tmp_path, per_label=10, max_calls=6, concurrency=2)
+        assert srv.stats.requests["/api/chat"] == 6
+    assert len(read_rows(tmp_path / "raw.jsonl")) == 6
+
+
+def test_non_retryable_errors_are_rows_and_outage_stops(tmp_path: Path) -> None:
+    """Unknown model: error rows until the budget; a dead server raises after logging the call."""
+    with FakeOllama(FakeConfig()) as srv:
+        backend = OllamaBackend(model="ghost", hosts=srv.url, backoff_s=0.01)
+        with pytest.raises(GenerationBudgetExceeded):
+            generate_titles(
+                load_spec("clickbait"),
+                backend,
+                tmp_path / "a",
+                per_label=5,
+                max_calls=4,
+                show_progress=False,
+            )
+    rows = read_rows(tmp_path / "a" / "raw.jsonl")
+    assert len(rows) == 4 and all("ghost" in r["error"] for r in rows)
+    with FakeOllama(FakeConfig(error_rate=1.0)) as srv:
+        backend = OllamaBackend(hosts=srv.url, backoff_s=0.01, max_retries=1)
+        from generator.backend import BackendUnavailable
+
+        with pytest.raises(BackendUnavailable):
+            generate_titles(
+                load_spec("clickbait"),
+                backend,
+                tmp_path / "b",
+                per_label=5,
+                concurrency=2,
+                show_progress=False,
+            )
+    assert all(
+        r["error"].startswith("unavailable") for r in read_rows(tmp_path / "b" / "raw.jsonl")
+    )
+
+
+def test_resume_skips_done_calls_and_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    """Stop after some calls, resume: no call repeated, same clean titles as one straight run."""
+    cfg = {"seed": 5, "profile": "small-model"}
+    with FakeOllama(FakeConfig(**cfg)) as srv:
+        _run(srv.url, tmp_path / "straight", per_label=50, concurrency=3)
+    with FakeOllama(FakeConfig(**cfg)) as srv:
+        with pytest.raises(GenerationBudgetExceeded):
+            _run(srv.url, tmp_path / "resumed", per_label=50, concurrency=3, max_calls=5)
+        first = srv.stats.requests["/api/chat"]
+        res = _run(srv.url, tmp_path / "resumed", per_label=50, concurrency=3)
+        assert res.calls_resumed == 5 and srv.stats.requests["/api/chat"] == first + res.calls_new
+    ids = [r["call_id"] for r in read_rows(tmp_path / "resumed" / "raw.jsonl")]
+    assert len(ids) == len(set(ids))
+    assert (tmp_path / "straight" / "clean.jsonl").read_text() == (
+        tmp_path / "resumed" / "clean.jsonl"
+    ).read_text()
+
+
+def test_other_run_in_workdir_is_refused(tmp_path: Path) -> None:
+    """A workdir holding another seed's calls is an error naming the fix."""
+    with FakeOllama(FakeConfig()) as srv:
+        _run(srv.url, tmp_path, per_label=5)
+        with pytest.raises(TitleforgeError, match="use a new --workdir"):
+            _run(srv.url, tmp_path, per_label=5, seed=9)
+
+
+def test_truncated_last_line_is_ignored_and_not_glued(tmp_path: Path) -> None:
+    """A kill mid-write leaves half a line: readers skip it, the next row starts on a fresh line."""
+    path = tmp_path / "raw.jsonl"
+    path.write_text('{"call_id": "a-1", "label": "x"}\n{"call_id": "a-2", "lab')
+    assert [r["call_id"] for r in read_rows(path)] == ["a-1"]
+    with RawLog(path) as log:
+        log.append({"call_id": "a-3", "label": "x"})
+    assert [r["call_id"] for r in read_rows(path)] == ["a-1", "a-3"]
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from generator.generate import generate_titles
+from generator.ollama_backend import OllamaBackend
+from generator.spec import load_spec
+generate_titles(load_spec("clickbait"), OllamaBackend(hosts=sys.argv[1], backoff_s=0.01), Path(sys.argv[2]),
+                per_label=int(sys.argv[3]), concurrency=4, show_progress=False)
+"""
+
+
+def test_killed_twice_then_finishes_without_repeats(tmp_path: Path) -> None:
+    """SIGKILL the generator twice mid-run; the third run finishes with unique call ids and the quota."""
+    work = tmp_path / "run"
+    cfg = small_model_profile(hang_rate=0.0, seed=7, per_call_overhead_s=0.05)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with FakeOllama(cfg) as srv:
+        for kill_after in (6, 14):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", CHILD, srv.url, str(work), "150"], cwd=REPO, env=env
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(read_rows(work / "raw.jsonl")) < kill_after:
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            assert proc.returncode == -signal.SIGKILL, (
+                "the child finished before it could be killed"
+            )
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, srv.url, str(work), "150"], cwd=REPO, env=env, timeout=120
+        )
+        assert done.returncode == 0
+    rows = read_rows(work / "raw.jsonl")
+    ids = Counter(r["call_id"] for r in rows)
+    assert max(ids.values()) == 1
+    clean = [json.loads(line) for line in (work / "clean.jsonl").read_text().splitlines()]
+    assert Counter(c["label"] for c in clean) == {"clickbait": 150, "factual": 150}
