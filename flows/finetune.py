@@ -1,0 +1,105 @@
+"""The `finetune` flow: load data → train (or reuse) → evaluate → baselines → verdict → outputs (→ Hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
+from flows.report import merge_report, render_report_md
+from generator.hub import push_folder
+from training import pipeline as steps
+from training.config import FinetuneConfig
+
+
+@task(name="load-training-data", cache_policy=NO_CACHE)
+def load_data_task(config: FinetuneConfig) -> steps.Data:
+    """Splits, label names and real data."""
+    return steps.load_data(config)
+
+
+@task(name="train", cache_policy=NO_CACHE)
+def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
+    """Finetune with progress in the logs and a progress artifact; reuse a finished model."""
+    done = steps.finished_training(config)
+    log = get_run_logger()
+    if done is not None:
+        log.info(
+            "DIR/model already holds a finished model (%s): not retraining.", done["base_model"]
+        )
+        return done
+    bar = ProgressArtifact(
+        artifact_key(Path(config.workdir).name, "training-progress"), "Training steps done"
+    )
+
+    def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
+        bar.update(step / max(max_steps, 1))
+        shown = {k: round(v, 4) for k, v in logs.items() if isinstance(v, int | float)}
+        log.info("step %d/%d %s", step, max_steps, shown)
+
+    info = steps.train_and_save(config, data, on_log=on_log)
+    bar.update(1.0, force=True)
+    return info
+
+
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate_task(config: FinetuneConfig, data: steps.Data) -> tuple[Any, Any]:
+    """Score the model on the synthetic test split and real data."""
+    return steps.evaluate_model(config, data)
+
+
+@task(name="baselines", cache_policy=NO_CACHE)
+def baselines_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
+    """Majority, TF-IDF + LR and frozen-encoder + LR on the same split."""
+    return steps.run_baselines(config, data)
+
+
+@task(name="push-model", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
+def push_model_task(config: FinetuneConfig) -> str:
+    """Push model, tokenizer and card (token from HF_TOKEN only)."""
+    return push_folder(steps.model_dir(config), config.hub_model or "", private=config.private)
+
+
+@flow(name="finetune", log_prints=True)
+def finetune(config: FinetuneConfig) -> dict[str, Any]:
+    """Finetune an encoder on a labelled dataset and report honestly, including on real data."""
+    log = get_run_logger()
+    workdir = Path(config.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = load_data_task(config)
+    log.info(
+        "Data: %s; labels %s; real data %s",
+        {k: len(v) for k, v in data.splits.items()},
+        data.label_names,
+        len(data.real) if data.real is not None else "none",
+    )
+    info = train_task(config, data)
+    synth, real = evaluate_task(config, data)
+    log.info(
+        "Synthetic test accuracy %.3f; real %s",
+        synth.metrics["accuracy"],
+        f"{real.metrics['accuracy']:.3f}" if real else "n/a",
+    )
+    baselines = baselines_task(config, data)
+    report = steps.build_report(config, data, info, synth, real, baselines)
+    report["plots"] = steps.write_outputs(config, data, info, report)
+    verdict = report["overfitting"]
+    log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))
+    if config.hub_model:
+        if verdict["verdict"] == "overfit":
+            log.warning("Not pushing %s: the verdict is overfit.", config.hub_model)
+            report["hub"] = {"pushed": False, "reason": "verdict overfit"}
+        else:
+            report["hub"] = {"pushed": True, "url": push_model_task(config)}
+    full = merge_report(workdir, report)
+    name = Path(config.workdir).name
+    publish_report(
+        artifact_key(name, "training-report"),
+        render_report_md(full),
+        "Training and real-data report",
+    )
+    publish_tables(artifact_key(name, "training"), full)
+    return full

@@ -1,0 +1,143 @@
+"""Finetuning end to end on a tiny ALBERT: save → reload → pipeline → predict; report keys; resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from datasets import load_from_disk
+from transformers import pipeline as hf_pipeline
+
+from tests.training.conftest import make_dataset_dict, toy_titles
+from training import pipeline as steps
+from training.config import FinetuneConfig
+from training.predict import Predictor
+
+
+def _config(tiny_albert: Path, dataset: Path, workdir: Path, **kw) -> FinetuneConfig:
+    """A fast config for the tiny model."""
+    base = {
+        "dataset": str(dataset),
+        "workdir": str(workdir),
+        "base_model": str(tiny_albert),
+        "epochs": 6,
+        "batch_size": 16,
+        "learning_rate": 3e-3,
+        "early_stopping_patience": 0,
+    }
+    return FinetuneConfig(**(base | kw))
+
+
+def _run(cfg: FinetuneConfig) -> dict:
+    """All steps, as the flow runs them."""
+    data = steps.load_data(cfg)
+    info = steps.finished_training(cfg) or steps.train_and_save(cfg, data)
+    synth, real = steps.evaluate_model(cfg, data)
+    report = steps.build_report(cfg, data, info, synth, real, steps.run_baselines(cfg, data))
+    report["plots"] = steps.write_outputs(cfg, data, info, report)
+    return report
+
+
+def test_train_save_reload_predict(
+    tiny_albert: Path, toy_dataset_dir: Path, tmp_path: Path
+) -> None:
+    """The model learns the toy task; DIR/model works with transformers.pipeline and Predictor."""
+    real = tmp_path / "real.csv"
+    texts, labels = toy_titles(20, 7)
+    real.write_text(
+        "headline,y\n"
+        + "\n".join(
+            f"{t},{1 if lb == 'clickbait' else 0}" for t, lb in zip(texts, labels, strict=True)
+        )
+    )
+    cfg = _config(
+        tiny_albert,
+        toy_dataset_dir,
+        tmp_path / "run",
+        real_data=str(real),
+        real_text_column="headline",
+        real_label_column="y",
+        real_label_map="1=clickbait,0=factual",
+    )
+    report = _run(cfg)
+    assert report["synthetic_test"]["accuracy"] >= 0.9
+    assert set(report["synthetic_test"]["per_label_accuracy"]) == {"clickbait", "factual"}
+    assert report["real"]["accuracy"] >= 0.9
+    assert {"majority", "tfidf_logreg", "frozen_encoder_logreg"} <= report["baselines"].keys()
+    assert report["baselines"]["majority"]["real"]["accuracy"] == pytest.approx(0.5)
+    assert report["overfitting"]["verdict"] in {"ok", "warning", "overfit"}
+    assert report["error_analysis"]["highest_loss"]
+    model_dir = tmp_path / "run" / "model"
+    for name in ("model.safetensors", "config.json", "README.md", steps.DONE_MARKER):
+        assert (model_dir / name).exists(), name
+    assert not list(model_dir.glob("*.bin"))
+    for png in report["plots"]:
+        assert (tmp_path / "run" / png).stat().st_size > 1000
+    clf = hf_pipeline("text-classification", model=str(model_dir))
+    assert clf("you won't believe what this chef did with coffee")[0]["label"] == "clickbait"
+    preds = Predictor(model_dir, batch_size=3).predict(
+        ["council approves road budget after vote", "you won't believe what this mom did with rent"]
+    )
+    assert [p[0] for p in preds] == ["factual", "clickbait"]
+    card = (model_dir / "README.md").read_text()
+    assert card.startswith("---") and "model-index" in card and "Overfitting verdict" in card
+
+
+def test_finished_model_is_not_retrained(
+    tiny_albert: Path, toy_dataset_dir: Path, tmp_path: Path
+) -> None:
+    """A re-run reuses DIR/model: the marker is honoured unless --force."""
+    cfg = _config(tiny_albert, toy_dataset_dir, tmp_path / "run", epochs=1)
+    data = steps.load_data(cfg)
+    steps.train_and_save(cfg, data)
+    weights = (tmp_path / "run" / "model" / "model.safetensors").stat().st_mtime_ns
+    assert steps.finished_training(cfg) is not None
+    _run(cfg)
+    assert (tmp_path / "run" / "model" / "model.safetensors").stat().st_mtime_ns == weights
+    assert steps.finished_training(cfg.model_copy(update={"force": True})) is None
+
+
+def test_artefact_separable_data_is_not_ok(tiny_albert: Path, tmp_path: Path) -> None:
+    """Synthetic labels given away by a trailing '!' that real data lacks: the verdict is not ok."""
+    ds_dir = tmp_path / "ds"
+    dd = make_dataset_dict(n_per_label=80, artefact=True)
+    # the synthetic words carry no signal: only the artefact separates the labels
+    from datasets import Dataset
+
+    def scramble(split: Dataset, seed: int) -> Dataset:
+        import random
+
+        rng = random.Random(seed)
+        texts = list(split["text"])
+        labels = list(split["label"])
+        bodies = [t.removesuffix(" !") for t in texts]
+        rng.shuffle(bodies)
+        return Dataset.from_dict(
+            {
+                "text": [b + (" !" if y == 0 else "") for b, y in zip(bodies, labels, strict=True)],
+                "label": labels,
+            },
+            features=split.features,
+        )
+
+    dd = dd.__class__({k: scramble(v, i) for i, (k, v) in enumerate(dd.items())})
+    dd.save_to_disk(str(ds_dir))
+    real = tmp_path / "real.jsonl"
+    texts, labels = toy_titles(30, 11)
+    real.write_text(
+        "\n".join(json.dumps({"text": t, "label": lb}) for t, lb in zip(texts, labels, strict=True))
+    )
+    cfg = _config(
+        tiny_albert,
+        ds_dir,
+        tmp_path / "run",
+        real_data=str(real),
+        frozen_encoder_baseline=False,
+        epochs=12,
+    )
+    report = _run(cfg)
+    assert report["synthetic_test"]["accuracy"] >= 0.95
+    assert report["overfitting"]["verdict"] != "ok", report["overfitting"]
+    assert report["overfitting"]["gap"] > 0.15
+    assert load_from_disk(str(ds_dir))["train"].features["label"].names == ["clickbait", "factual"]

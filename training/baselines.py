@@ -1,0 +1,98 @@
+"""Cheap baselines on the same synthetic train split: majority class, TF-IDF + LR, frozen encoder + LR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from training.model import load_tokenizer
+
+
+class Majority:
+    """Always predicts the most frequent training label."""
+
+    def fit(self, texts: Sequence[str], y: Sequence[int]) -> Majority:
+        """Remember the majority label."""
+        self.label = int(np.bincount(np.asarray(y)).argmax())
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The majority label for every text."""
+        return np.full(len(texts), self.label)
+
+
+class TfidfLogReg:
+    """Word 1-2 grams + char 2-5 grams TF-IDF, logistic regression."""
+
+    def __init__(self, seed: int = 0) -> None:
+        """Two vectorisers and a seeded classifier."""
+        self.words = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True
+        )
+        self.chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True
+        )
+        self.clf = LogisticRegression(max_iter=2000, C=4.0, random_state=seed)
+
+    def _x(self, texts: Sequence[str], fit: bool = False) -> Any:
+        if fit:
+            return hstack(
+                [self.words.fit_transform(texts), self.chars.fit_transform(texts)]
+            ).tocsr()
+        return hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
+
+    def fit(self, texts: Sequence[str], y: Sequence[int]) -> TfidfLogReg:
+        """Fit vectorisers and classifier."""
+        self.clf.fit(self._x(texts, fit=True), y)
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Predicted label ids."""
+        return self.clf.predict(self._x(texts))
+
+
+class FrozenEncoderLogReg:
+    """Mean-pooled hidden states of the (not finetuned) base encoder + logistic regression."""
+
+    def __init__(
+        self, base_model: str, seed: int = 0, batch_size: int = 64, max_length: int = 64
+    ) -> None:
+        """Load the bare encoder once."""
+        from transformers import AutoModel
+
+        self.tokenizer = load_tokenizer(base_model)
+        self.encoder = AutoModel.from_pretrained(base_model, trust_remote_code=False).eval()
+        self.batch_size, self.max_length = batch_size, max_length
+        self.clf = LogisticRegression(max_iter=2000, random_state=seed)
+
+    @torch.inference_mode()
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, hidden) mean-pooled embeddings."""
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            enc = self.tokenizer(
+                list(texts[i : i + self.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
+            hidden = self.encoder(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1))
+
+    def fit(self, texts: Sequence[str], y: Sequence[int]) -> FrozenEncoderLogReg:
+        """Fit the probe on frozen embeddings."""
+        self.clf.fit(self.embed(texts), y)
+        return self
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Predicted label ids."""
+        return self.clf.predict(self.embed(texts))

@@ -1,0 +1,72 @@
+"""The `finetune` flow's parameters: one pydantic model, validated by Prefect and shown in the UI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_BASE_MODEL = "albert/albert-base-v2"
+
+
+class FinetuneConfig(BaseModel):
+    """Finetune an encoder on a labelled dataset and evaluate it honestly (real data too)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str = Field(
+        description="Saved DatasetDict dir, CSV/JSONL/Parquet file, or Hub dataset id."
+    )
+    workdir: str = Field(
+        description="Run directory: model/, report.json, report.md and plots go here."
+    )
+    base_model: str = Field(
+        DEFAULT_BASE_MODEL, description="Encoder to finetune: Hub id or local path."
+    )
+    text_column: str = Field("text", description="Text column of the dataset.")
+    label_column: str = Field("label", description="Label column of the dataset.")
+    epochs: float = Field(
+        3.0, gt=0, le=100, description="Training epochs (early stopping may end sooner)."
+    )
+    batch_size: int = Field(32, ge=1, le=4096, description="Training batch size.")
+    eval_batch_size: int = Field(128, ge=1, description="Evaluation batch size.")
+    learning_rate: float = Field(
+        5e-5, gt=0, lt=1, description="Peak learning rate (linear decay, 6% warm-up)."
+    )
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
+    max_length: int = Field(
+        64, ge=8, le=512, description="Max tokens per title (titles are short)."
+    )
+    seed: int = Field(0, description="Seed for shuffling, initialisation and baselines.")
+    metric_for_best: Literal["f1_macro", "accuracy", "loss"] = Field(
+        "f1_macro",
+        description="Validation metric that picks the best checkpoint and drives early stopping.",
+    )
+    early_stopping_patience: int = Field(
+        2, ge=0, description="Evaluations without improvement before stopping (0: off)."
+    )
+    evals_per_epoch: int = Field(2, ge=1, le=20, description="Validation evaluations per epoch.")
+    frozen_encoder_baseline: bool = Field(
+        True, description="Also fit logistic regression on frozen embeddings."
+    )
+    real_data: str | None = Field(
+        None, description="Real, human-labelled data: file, dataset dir or Hub id."
+    )
+    real_text_column: str = Field("text", description="Text column of the real data.")
+    real_label_column: str = Field("label", description="Label column of the real data.")
+    real_label_map: str | None = Field(
+        None, description="Map raw real labels to names, e.g. '1=clickbait,0=factual'."
+    )
+    hub_model: str | None = Field(
+        None, description="Push model + card here (user/name) unless the verdict is overfit."
+    )
+    private: bool = Field(False, description="Create the Hub model repo as private.")
+    force: bool = Field(False, description="Retrain even if DIR/model holds a finished model.")
+
+    @field_validator("hub_model")
+    @classmethod
+    def _repo_shape(cls, v: str | None) -> str | None:
+        """Hub repo ids look like user/name."""
+        if v is not None and (v.count("/") != 1 or not all(v.split("/"))):
+            raise ValueError(f"hub_model {v!r} must look like 'user/name'")
+        return v

@@ -1,0 +1,56 @@
+"""Loading the encoder and tokenizer (safetensors, no remote code) and tokenising titles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+
+from training.errors import TrainingError
+
+
+def load_tokenizer(base_model: str) -> PreTrainedTokenizerBase:
+    """The base model's fast tokenizer."""
+    try:
+        return AutoTokenizer.from_pretrained(base_model, use_fast=True, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(
+            f"Could not load a tokenizer from {base_model!r}: {exc}. Pass --base-model with a Hub id "
+            "or a local folder holding a saved model (offline, only local folders work)."
+        ) from None
+
+
+def load_classifier(base_model: str, label_names: Sequence[str]) -> Any:
+    """A sequence classifier with id2label/label2id holding the task's label names."""
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            base_model,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={n: i for i, n in enumerate(label_names)},
+            trust_remote_code=False,
+            use_safetensors=None,
+        )
+    except (OSError, ValueError) as exc:
+        raise TrainingError(
+            f"Could not load model {base_model!r}: {exc}. Check --base-model."
+        ) from None
+
+
+def tokenize(ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+    """Token ids without padding (the collator pads per batch) and a length column for grouping."""
+
+    def enc(batch: dict[str, list[Any]]) -> dict[str, Any]:
+        out = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        out["length"] = [len(ids) for ids in out["input_ids"]]
+        return out
+
+    return ds.map(enc, batched=True, remove_columns=["text"], desc="tokenise")
+
+
+def bf16_supported() -> bool:
+    """bf16 only where the hardware does it natively (never on CPU by default)."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()

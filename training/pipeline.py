@@ -1,0 +1,207 @@
+"""The finetune steps as plain functions: data in, train (or reuse), evaluate, baselines, verdict, outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+
+from training.baselines import FrozenEncoderLogReg, Majority, TfidfLogReg
+from training.card import render_model_card
+from training.config import FinetuneConfig
+from training.data import align_labels, load_labelled, load_splits
+from training.evaluate import Scored, error_analysis, score
+from training.metrics import compute_metrics
+from training.plots import confusion_png, loss_png
+from training.predict import Predictor
+from training.trainer import LogFn, train
+from training.verdict import overfitting_verdict
+
+DONE_MARKER = "training_complete.json"
+
+
+@dataclass
+class Data:
+    """The splits to train on, their label names and the (aligned) real data."""
+
+    splits: DatasetDict
+    label_names: list[str]
+    real: Dataset | None
+
+
+def load_data(config: FinetuneConfig) -> Data:
+    """Load the dataset's splits and, if given, real data aligned to its labels."""
+    splits = load_splits(
+        config.dataset, text_column=config.text_column, label_column=config.label_column
+    )
+    names = list(splits["train"].features["label"].names)
+    real = None
+    if config.real_data:
+        raw = load_labelled(
+            config.real_data,
+            text_column=config.real_text_column,
+            label_column=config.real_label_column,
+            label_map=config.real_label_map,
+        )
+        real = align_labels(raw, names, config.real_data)
+    return Data(splits, names, real)
+
+
+def model_dir(config: FinetuneConfig) -> Path:
+    """DIR/model."""
+    return Path(config.workdir) / "model"
+
+
+def finished_training(config: FinetuneConfig) -> dict[str, Any] | None:
+    """The marker of a model that already finished training (so a re-run does not retrain)."""
+    marker = model_dir(config) / DONE_MARKER
+    if config.force or not marker.exists():
+        return None
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    return (
+        info
+        if info.get("base_model") == config.base_model and info.get("dataset") == config.dataset
+        else None
+    )
+
+
+def train_and_save(
+    config: FinetuneConfig, data: Data, on_log: LogFn | None = None
+) -> dict[str, Any]:
+    """Finetune, save model + tokenizer (safetensors) to DIR/model, write the done marker."""
+    result = train(config, data.splits, data.label_names, on_log=on_log)
+    out = model_dir(config)
+    result.trainer.save_model(str(out))
+    result.tokenizer.save_pretrained(str(out))
+    # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
+    (out / "training_args.bin").unlink(missing_ok=True)
+    info = {
+        "base_model": config.base_model,
+        "dataset": config.dataset,
+        "log_history": result.log_history,
+        "train_runtime_s": round(result.train_runtime_s, 2),
+        "samples_per_second": round(result.samples_per_second, 2),
+        "best_metric": result.best_metric,
+        "epochs_run": result.epochs_run,
+        "n_train": len(data.splits["train"]),
+    }
+    (out / DONE_MARKER).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    return info
+
+
+def evaluate_model(config: FinetuneConfig, data: Data) -> tuple[Scored, Scored | None]:
+    """Score the saved model on the synthetic test split and on real data."""
+    predictor = Predictor(
+        model_dir(config), batch_size=config.eval_batch_size, max_length=config.max_length
+    )
+    test = data.splits["test"]
+    synth = score(predictor.predict_proba(test["text"]), test["label"], data.label_names)
+    real = None
+    if data.real is not None:
+        real = score(
+            predictor.predict_proba(data.real["text"]), data.real["label"], data.label_names
+        )
+    return synth, real
+
+
+def run_baselines(config: FinetuneConfig, data: Data) -> dict[str, Any]:
+    """Baselines fit on the synthetic train split, scored on the synthetic test split and real data."""
+    train_split, test = data.splits["train"], data.splits["test"]
+    models: dict[str, Any] = {"majority": Majority(), "tfidf_logreg": TfidfLogReg(seed=config.seed)}
+    if config.frozen_encoder_baseline:
+        models["frozen_encoder_logreg"] = FrozenEncoderLogReg(
+            config.base_model, seed=config.seed, max_length=config.max_length
+        )
+    out: dict[str, Any] = {}
+    for name, model in models.items():
+        model.fit(train_split["text"], train_split["label"])
+        entry = {
+            "synthetic_test": compute_metrics(
+                test["label"], model.predict(test["text"]), data.label_names
+            )
+        }
+        if data.real is not None:
+            entry["real"] = compute_metrics(
+                data.real["label"], model.predict(data.real["text"]), data.label_names
+            )
+        out[name] = entry
+    return out
+
+
+def build_report(
+    config: FinetuneConfig,
+    data: Data,
+    info: dict[str, Any],
+    synth: Scored,
+    real: Scored | None,
+    baselines: dict[str, Any],
+) -> dict[str, Any]:
+    """The report keys of training: synthetic_test, real, baselines, overfitting, training, error_analysis."""
+    tfidf_real = (baselines.get("tfidf_logreg", {}).get("real") or {}).get("accuracy")
+    report: dict[str, Any] = {
+        "synthetic_test": synth.metrics,
+        "real": real.metrics if real else None,
+        "baselines": baselines,
+        "overfitting": overfitting_verdict(
+            synth.metrics,
+            real.metrics if real else None,
+            log_history=info.get("log_history", []),
+            tfidf_real_accuracy=tfidf_real,
+        ),
+        "training": {
+            k: info.get(k)
+            for k in (
+                "base_model",
+                "dataset",
+                "train_runtime_s",
+                "samples_per_second",
+                "best_metric",
+                "epochs_run",
+                "n_train",
+            )
+        },
+    }
+    if real is not None and data.real is not None:
+        report["error_analysis"] = error_analysis(
+            data.real["text"], data.real["label"], real, data.label_names
+        )
+    return report
+
+
+def write_outputs(
+    config: FinetuneConfig, data: Data, info: dict[str, Any], report: dict[str, Any]
+) -> list[str]:
+    """Confusion matrices, loss curves and the model card; returns the plot file names."""
+    work = Path(config.workdir)
+    plots = [
+        confusion_png(
+            report["synthetic_test"]["confusion_matrix"],
+            data.label_names,
+            "synthetic test split",
+            work / "confusion_synthetic.png",
+        ).name
+    ]
+    if report.get("real"):
+        plots.append(
+            confusion_png(
+                report["real"]["confusion_matrix"],
+                data.label_names,
+                "real data",
+                work / "confusion_real.png",
+            ).name
+        )
+    plots.append(loss_png(info.get("log_history", []), work / "loss_curves.png").name)
+    card = render_model_card(
+        name=f"titleforge-{Path(config.dataset).parent.name or 'model'}",
+        base_model=config.base_model,
+        dataset=config.dataset,
+        labels=data.label_names,
+        report=report,
+        repo_or_path=config.hub_model or str(model_dir(config)),
+        real_name=config.real_data and Path(config.real_data).name,
+    )
+    (model_dir(config) / "README.md").write_text(card, encoding="utf-8")
+    return plots

@@ -1,0 +1,87 @@
+"""The training half of report.md: per-label tables, baselines and the verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _f(x: float | None) -> str:
+    """A metric for a table cell."""
+    return "–" if x is None else f"{x:.3f}"
+
+
+def render_training_md(report: Mapping[str, Any]) -> str:
+    """Markdown for synthetic vs real metrics, baselines, verdict and error analysis ('' before training)."""
+    synth = report.get("synthetic_test")
+    if not synth:
+        return ""
+    real = report.get("real") or {}
+    lines = ["## Model", ""]
+    tr = report.get("training") or {}
+    if tr:
+        lines.append(
+            f"Finetuned `{tr.get('base_model')}` for {tr.get('epochs_run', 0):.2f} epochs "
+            f"({tr.get('samples_per_second', 0):.1f} samples/s, {tr.get('train_runtime_s', 0):.0f} s)."
+        )
+        lines.append("")
+    lines += ["| | synthetic test | real |", "|---|---:|---:|"]
+    for key in ("accuracy", "precision", "recall", "f1", "f1_macro"):
+        lines.append(f"| {key} | {_f(synth.get(key))} | {_f(real.get(key))} |")
+    lines += [
+        "",
+        "### Per label",
+        "",
+        "| label | synthetic accuracy | real accuracy | real precision | real F1 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, acc in synth["per_label_accuracy"].items():
+        rl = (real.get("per_label") or {}).get(label, {})
+        lines.append(
+            f"| {label} | {_f(acc)} | {_f(real.get('per_label_accuracy', {}).get(label))} | {_f(rl.get('precision'))} | {_f(rl.get('f1'))} |"
+        )
+    base = report.get("baselines") or {}
+    if base:
+        lines += [
+            "",
+            "### Baselines (same synthetic train split)",
+            "",
+            "| model | synthetic test accuracy | real accuracy |",
+            "|---|---:|---:|",
+        ]
+        lines.append(
+            f"| **finetuned** | {_f(synth.get('accuracy'))} | {_f(real.get('accuracy'))} |"
+        )
+        for name, b in base.items():
+            lines.append(
+                f"| {name} | {_f((b.get('synthetic_test') or {}).get('accuracy'))} | {_f((b.get('real') or {}).get('accuracy'))} |"
+            )
+    ov = report.get("overfitting") or {}
+    if ov:
+        lines += ["", f"### Overfitting verdict: **{ov.get('verdict')}**", ""]
+        if ov.get("gap") is not None:
+            lines.append(f"Synthetic-to-real accuracy gap: {ov['gap']:.3f}.")
+        lines += [f"- {r}" for r in ov.get("reasons", [])]
+    ea = report.get("error_analysis") or {}
+    if ea.get("highest_loss"):
+        lines += [
+            "",
+            "### Real examples the model gets most wrong",
+            "",
+            "| gold | predicted | confidence | text |",
+            "|---|---|---:|---|",
+        ]
+        lines += [
+            f"| {e['gold']} | {e['predicted']} | {e['confidence']:.2f} | {e['text']} |"
+            for e in ea["highest_loss"][:10]
+        ]
+    if ea.get("most_confident_correct"):
+        lines += ["", "### Most confident correct real examples (what it may key on)", ""]
+        lines += [
+            f"- ({e['gold']}, {e['confidence']:.2f}) {e['text']}"
+            for e in ea["most_confident_correct"][:10]
+        ]
+    plots = report.get("plots") or []
+    if plots:
+        lines += ["", "### Plots", ""] + [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,149 @@
+"""Finetuning with the transformers Trainer: dynamic padding, length grouping, early stopping, best model kept."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasets import DatasetDict
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    EvalPrediction,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+
+from training.config import FinetuneConfig
+from training.model import bf16_supported, load_classifier, load_tokenizer, tokenize
+
+LogFn = Callable[[dict[str, float], int, int], None]
+
+
+@dataclass
+class TrainResult:
+    """The trained model and what the report needs about how training went."""
+
+    trainer: Trainer
+    tokenizer: PreTrainedTokenizerBase
+    tokenized: DatasetDict
+    log_history: list[dict[str, Any]]
+    train_runtime_s: float
+    samples_per_second: float
+    best_metric: float | None
+    epochs_run: float
+
+
+class _Forward(TrainerCallback):
+    """Hands every log line (loss, eval metrics) to the caller: Prefect logs and progress artifacts."""
+
+    def __init__(self, on_log: LogFn) -> None:
+        self.on_log = on_log
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any
+    ) -> None:
+        """Forward the log line with the step count."""
+        if logs:
+            self.on_log(logs, state.global_step, state.max_steps)
+
+
+def _metric_fn(eval_pred: EvalPrediction) -> dict[str, float]:
+    """Accuracy and macro F1 on the validation split during training."""
+    from sklearn.metrics import f1_score
+
+    preds = np.argmax(eval_pred.predictions, axis=-1)
+    labels = eval_pred.label_ids
+    return {
+        "accuracy": float((preds == labels).mean()),
+        "f1_macro": float(f1_score(labels, preds, average="macro")),
+    }
+
+
+def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> TrainingArguments:
+    """Our Trainer set-up: batch 32, dynamic padding, length grouping, evals per epoch, best model restored."""
+    steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))
+    eval_steps = max(1, steps_per_epoch // config.evals_per_epoch)
+    total = math.ceil(steps_per_epoch * config.epochs)
+    return TrainingArguments(
+        output_dir=str(out_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=max(0, int(0.06 * total)),
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_total_limit=2,
+        save_only_model=True,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss"
+        if config.metric_for_best == "loss"
+        else f"eval_{config.metric_for_best}",
+        greater_is_better=config.metric_for_best != "loss",
+        logging_steps=max(1, eval_steps // 4),
+        train_sampling_strategy="group_by_length",
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=bf16_supported(),
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
+def train(
+    config: FinetuneConfig, splits: DatasetDict, label_names: list[str], on_log: LogFn | None = None
+) -> TrainResult:
+    """Finetune `config.base_model` on the train split, evaluating on validation; best model restored."""
+    set_seed(config.seed)
+    workdir = Path(config.workdir)
+    tokenizer = load_tokenizer(config.base_model)
+    model = load_classifier(config.base_model, label_names)
+    tokenized = DatasetDict(
+        {k: tokenize(v, tokenizer, config.max_length) for k, v in splits.items()}
+    )
+    ckpt = workdir / "checkpoints"
+    callbacks: list[TrainerCallback] = []
+    if config.early_stopping_patience:
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
+        )
+    if on_log:
+        callbacks.append(_Forward(on_log))
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, len(tokenized["train"]), ckpt),
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=_metric_fn,
+        callbacks=callbacks,
+    )
+    t0 = time.perf_counter()
+    out = trainer.train()
+    runtime = time.perf_counter() - t0
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return TrainResult(
+        trainer=trainer,
+        tokenizer=tokenizer,
+        tokenized=tokenized,
+        log_history=list(trainer.state.log_history),
+        train_runtime_s=runtime,
+        samples_per_second=float(out.metrics.get("train_samples_per_second", 0.0)),
+        best_metric=trainer.state.best_metric,
+        epochs_run=float(trainer.state.epoch or 0.0),
+    )
