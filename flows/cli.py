@@ -118,9 +118,8 @@ def _real(source: str | None, text_column: str, label_column: str, label_map: st
 
 def _preflight_generate(config: Any) -> None:
     """Fail in seconds on a bad spec, bad real data or an unreachable Ollama, before Prefect starts."""
-    from generator.spec import load_spec
-
     from flows.llm import backend_from_config
+    from generator.spec import load_spec
 
     with _friendly_errors():
         spec = load_spec(config.task)
@@ -206,11 +205,10 @@ def audit(
     """Audit any labelled dataset for label-revealing surface shortcuts and drift from real data."""
     import json
 
-    from generator.audit import audit as run_audit
-    from generator.audit import format_flags
-
     from flows.config import RealDataOptions
     from flows.realdata import load_real_titles
+    from generator.audit import audit as run_audit
+    from generator.audit import format_flags
 
     with _friendly_errors():
         items = load_real_titles(

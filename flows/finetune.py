@@ -63,7 +63,7 @@ def push_model_task(config: FinetuneConfig) -> str:
     return push_folder(steps.model_dir(config), config.hub_model or "", private=config.private)
 
 
-@flow(name="finetune", log_prints=True)
+@flow(name="finetune")
 def finetune(config: FinetuneConfig) -> dict[str, Any]:
     """Finetune an encoder on a labelled dataset and report honestly, including on real data."""
     log = get_run_logger()

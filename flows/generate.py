@@ -133,7 +133,7 @@ def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
     return push_dataset(load_from_disk(str(out_dir)), card, repo, private=private)
 
 
-@flow(name="generate_dataset", log_prints=True)
+@flow(name="generate_dataset")
 def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
     log = get_run_logger()

@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from generator.ollama_backend import OllamaBackend
-from generator.spec import TaskSpec
 from prefect import get_client, get_run_logger
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.concurrency.sync import concurrency
@@ -15,6 +13,8 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.config import GenerateConfig
 from generator.backend import BackendUnavailable
+from generator.ollama_backend import OllamaBackend
+from generator.spec import TaskSpec
 
 # One global concurrency limit shared by every flow that talks to Ollama: `titleforge serve`
 # sizes it to the servers' parallel slots so parallel runs queue instead of overloading them.

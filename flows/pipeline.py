@@ -8,13 +8,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field
-from training.config import FinetuneConfig
 
 from flows.artifacts import artifact_key, publish_report, publish_tables
 from flows.config import GenerateConfig, resolve_workdir
 from flows.finetune import finetune
 from flows.generate import generate_dataset
 from flows.report import load_report, render_report_md
+from training.config import FinetuneConfig
 
 
 class TrainOptions(BaseModel):
@@ -69,7 +69,7 @@ def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
     )
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name="pipeline")
 def pipeline(config: PipelineConfig) -> Any:
     """Generate the dataset, finetune on it, evaluate on real data; one run directory, resumable."""
     log = get_run_logger()

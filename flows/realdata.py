@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from training.data import load_labelled
-
 from flows.config import RealDataOptions
 from generator.items import Title
+from training.data import load_labelled
 
 
 def load_real_titles(opts: RealDataOptions, label_names: Sequence[str] | None) -> list[Title]:

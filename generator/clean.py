@@ -87,7 +87,7 @@ def clean_title(
         t = _strip_wrapping_quotes(t)
         if t == before:
             break
-    if opts.strip_emoji:
+    if opts.strip_emoji and not t.isascii():  # emoji scanning is slow: skip plain ASCII
         t = emoji.replace_emoji(t, replace=" ")
     if opts.strip_hashtags:
         t = _HASHTAG.sub(" ", t)

@@ -26,6 +26,16 @@ def token_set(text: str) -> frozenset[str]:
     return frozenset(_TOKEN.findall(text.casefold()))
 
 
+def space_set(text: str) -> frozenset[str]:
+    """Casefolded whitespace-separated tokens: the other common reading of "word set"."""
+    return frozenset(text.casefold().split())
+
+
+def similarity(a: str, b: str) -> float:
+    """The larger of the two word-set Jaccards (\\w+ words, whitespace words)."""
+    return max(jaccard(token_set(a), token_set(b)), jaccard(space_set(a), space_set(b)))
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     """Exact Jaccard similarity of two word sets."""
     if not a and not b:
@@ -79,7 +89,12 @@ def candidate_pairs(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
             starts = np.concatenate(([0], edge))
             ends = np.concatenate((edge, [n]))
             sizes = ends - starts
-            for s, e in zip(starts[sizes > 1], ends[sizes > 1], strict=True):
+            # buckets of two are the common case: pair them all at once
+            two = starts[sizes == 2]
+            if len(two):
+                a, b = order[two], order[two + 1]
+                found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
+            for s, e in zip(starts[sizes > 2], ends[sizes > 2], strict=True):
                 members = np.sort(order[s:e])
                 if len(members) > MAX_BUCKET:
                     found.append(
@@ -94,15 +109,17 @@ def candidate_pairs(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
 
 
 def similar_pairs(
-    sets: Sequence[frozenset[str]], threshold: float, seed: int = 0
+    texts: Sequence[str], threshold: float, seed: int = 0
 ) -> list[tuple[int, int, float]]:
-    """Pairs (i < j) whose exact word-set Jaccard is at least `threshold`."""
-    if len(sets) < 2:
+    """Pairs (i < j) whose exact word-set Jaccard (either reading of "word") is at least `threshold`."""
+    if len(texts) < 2:
         return []
+    sets = [token_set(t) for t in texts]
+    spaced = [space_set(t) for t in texts]
     pairs = candidate_pairs(minhash_signatures(sets, seed=seed))
     out = []
     for i, j in pairs.tolist():
-        sim = jaccard(sets[i], sets[j])
+        sim = max(jaccard(sets[i], sets[j]), jaccard(spaced[i], spaced[j]))
         if sim >= threshold:
             out.append((i, j, sim))
     return out
@@ -139,8 +156,7 @@ def near_dedupe(
     items: Sequence[Title], *, threshold: float = 0.8, seed: int = 0, examples_per_reason: int = 5
 ) -> NearDedupeResult:
     """Drop near duplicates: the first of each cluster survives; clusters spanning labels go whole."""
-    sets = [token_set(t.text) for t in items]
-    edges = similar_pairs(sets, threshold, seed)
+    edges = similar_pairs([t.text for t in items], threshold, seed)
     uf = _UnionFind(len(items))
     earlier: dict[int, list[int]] = defaultdict(list)
     for i, j, _ in edges:
@@ -150,6 +166,7 @@ def near_dedupe(
     for idx in {i for e in edges for i in e[:2]}:
         labels_of[uf.find(idx)].add(items[idx].label)
     kept_flags = [True] * len(items)
+    first_of: dict[int, int] = {}
     dropped = {"near_duplicate": 0, "near_conflict": 0}
     examples: list[dict[str, Any]] = []
     shown: dict[str, int] = defaultdict(int)
@@ -163,10 +180,9 @@ def near_dedupe(
                 if shown[reason] < examples_per_reason
                 else None
             )
-        else:
-            prior = [i for i in earlier.get(j, ()) if kept_flags[i]]
-            if prior:
-                reason, match = "near_duplicate", items[min(prior)]
+        elif first_of.setdefault(root, j) != j:
+            # one survivor per cluster: the earliest member
+            reason, match = "near_duplicate", items[min(earlier.get(j) or [first_of[root]])]
         if reason:
             kept_flags[j] = False
             dropped[reason] += 1
@@ -179,7 +195,7 @@ def near_dedupe(
                         "label": item.label,
                         "matched": match.text,
                         "matched_label": match.label,
-                        "jaccard": round(jaccard(sets[j], token_set(match.text)), 3),
+                        "jaccard": round(similarity(item.text, match.text), 3),
                     }
                 )
     kept = [t for t, k in zip(items, kept_flags, strict=True) if k]
@@ -195,15 +211,14 @@ def drop_contaminated(
     examples: int = 5,
 ) -> tuple[list[Title], int, list[dict[str, Any]]]:
     """Drop synthetic titles that equal or nearly equal a real evaluation title."""
-    real_keys = {normalise_key(t) for t in real_texts}
-    real_sets = [token_set(t) for t in real_texts]
-    syn_sets = [token_set(t.text) for t in items]
+    real_keys = {normalise_key(t): t for t in real_texts}
     n_syn = len(items)
     hit: dict[int, str] = {}
     for i, t in enumerate(items):
-        if normalise_key(t.text) in real_keys:
-            hit[i] = t.text
-    for i, j, _ in similar_pairs(syn_sets + real_sets, threshold, seed):
+        key = normalise_key(t.text)
+        if key in real_keys:
+            hit[i] = real_keys[key]
+    for i, j, _ in similar_pairs([t.text for t in items] + list(real_texts), threshold, seed):
         if i < n_syn <= j and i not in hit:
             hit[i] = real_texts[j - n_syn]
     kept = [t for i, t in enumerate(items) if i not in hit]
@@ -216,9 +231,8 @@ def drop_contaminated(
 
 def neighbourhoods(items: Sequence[Title], *, threshold: float = 0.6, seed: int = 0) -> list[int]:
     """A group id per item: leader clustering over Jaccard >= threshold (no chaining into giants)."""
-    sets = [token_set(t.text) for t in items]
     neighbours: dict[int, list[int]] = defaultdict(list)
-    for i, j, _ in similar_pairs(sets, threshold, seed):
+    for i, j, _ in similar_pairs([t.text for t in items], threshold, seed):
         neighbours[j].append(i)
     group = list(range(len(items)))
     leader = [True] * len(items)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
+from tests.fakes.tiny import build_tiny_albert, make_dataset_dict
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,3 +40,41 @@ def real_clickbait_csv() -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_albert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny untrained ALBERT base model with its own tokenizer (session-wide)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return build_tiny_albert(tmp_path_factory.mktemp("tiny-albert"))
+
+
+@pytest.fixture()
+def toy_dataset_dir(tmp_path: Path) -> Path:
+    """A saved DatasetDict directory, like DIR/dataset."""
+    path = tmp_path / "dataset"
+    make_dataset_dict().save_to_disk(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_albert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finetuned tiny model folder (DIR/model), trained once per session."""
+    from training import pipeline as steps
+    from training.config import FinetuneConfig
+
+    work = tmp_path_factory.mktemp("tiny-run")
+    make_dataset_dict().save_to_disk(str(work / "dataset"))
+    cfg = FinetuneConfig(
+        dataset=str(work / "dataset"),
+        workdir=str(work),
+        base_model=str(tiny_albert),
+        epochs=6,
+        batch_size=16,
+        learning_rate=3e-3,
+        early_stopping_patience=0,
+    )
+    steps.train_and_save(cfg, steps.load_data(cfg))
+    return work / "model"

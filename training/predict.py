@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from training.errors import TrainingError
 
@@ -29,6 +30,8 @@ class Predictor:
             raise TrainingError(
                 f"No model at {path}: pass --model DIR/model (a folder written by titleforge train)."
             )
+        # the weight-loading bar would mix into predict's stdout
+        hf_logging.disable_progress_bar()
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True)
         self.model = AutoModelForSequenceClassification.from_pretrained(

@@ -46,15 +46,16 @@ class TrainResult:
 class _Forward(TrainerCallback):
     """Hands every log line (loss, eval metrics) to the caller: Prefect logs and progress artifacts."""
 
-    def __init__(self, on_log: LogFn) -> None:
-        self.on_log = on_log
+    def __init__(self, fn: LogFn) -> None:
+        # not `self.on_log`: that name is the callback hook itself
+        self._fn = fn
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any
     ) -> None:
         """Forward the log line with the step count."""
         if logs:
-            self.on_log(logs, state.global_step, state.max_steps)
+            self._fn(logs, state.global_step, state.max_steps)
 
 
 def _metric_fn(eval_pred: EvalPrediction) -> dict[str, float]:

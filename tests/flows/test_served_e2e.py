@@ -103,8 +103,23 @@ def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         log.close()
 
 
+def _wait_run(api: str, run_id: str, timeout_s: float) -> dict:
+    """Poll a flow run until it reaches a final state."""
+    deadline = time.monotonic() + timeout_s
+    state: dict = {}
+    while time.monotonic() < deadline:
+        state = _api(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
+        if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            return state
+        time.sleep(2)
+    return state
+
+
 def test_serve_trigger_manual_regeneration(
-    prefect_server: tuple[str, dict[str, str]], tmp_path: Path
+    prefect_server: tuple[str, dict[str, str]],
+    tmp_path: Path,
+    tiny_albert: Path,
+    real_clickbait_csv: Path,
 ) -> None:
     """`titleforge serve` registers both deployments; a manual run through the API completes with artifacts."""
     api, env = prefect_server
@@ -129,6 +144,12 @@ def test_serve_trigger_manual_regeneration(
                 "30 3 * * *",
                 "--ollama-slots",
                 "4",
+                "--base-model",
+                str(tiny_albert),
+                "--epochs",
+                "2",
+                "--real-data",
+                str(real_clickbait_csv),
             ],
             cwd=REPO,
             env=env,
@@ -155,15 +176,24 @@ def test_serve_trigger_manual_regeneration(
             params["config"]["workdir"] = str(runs / "manual")
             run = _api(api, f"/deployments/{manual['id']}/create_flow_run", {"parameters": params})
             run_id = run["id"]  # type: ignore[index]
-            state = None
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                state = _api(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
-                if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
-                    break
-                time.sleep(2)
-            assert state and state["type"] == "COMPLETED", (
+            state = _wait_run(api, run_id, 300)
+            assert state.get("type") == "COMPLETED", (
                 state,
+                (tmp_path / "serve.log").read_text()[-4000:],
+            )
+
+            nightly = by_name["nightly"]
+            nparams = nightly["parameters"]
+            nparams["config"]["generate"]["workdir"] = str(runs / "nightly")
+            nrun = _api(
+                api, f"/deployments/{nightly['id']}/create_flow_run", {"parameters": nparams}
+            )
+            nstate = _wait_run(api, nrun["id"], 400)  # type: ignore[index]
+            # a model trained on fake titles may well be judged overfit: then the run is Failed and says why
+            assert nstate.get("type") == "COMPLETED" or "overfit" in (
+                nstate.get("message") or ""
+            ), (
+                nstate,
                 (tmp_path / "serve.log").read_text()[-4000:],
             )
         finally:
@@ -178,3 +208,14 @@ def test_serve_trigger_manual_regeneration(
     assert "Shortcut audit" in report["data"] and "dropped because" in report["data"]
     assert (runs / "manual" / "dataset" / "dataset_dict.json").exists()
     assert (runs / "manual" / "raw.jsonl").exists()
+
+    narts = _api(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [nrun["id"]]}}})  # type: ignore[index]
+    nkeys = {a["key"] for a in narts}  # type: ignore[union-attr]
+    assert "clickbait-pipeline-report" in nkeys and "clickbait-pipeline-per-label" in nkeys, nkeys
+    text = next(a for a in narts if a["key"] == "clickbait-pipeline-report")["data"]  # type: ignore[union-attr]
+    assert (
+        "synthetic accuracy" in text and "real accuracy" in text and "Overfitting verdict" in text
+    )
+    for name in ("report.json", "report.md", "confusion_real.png", "loss_curves.png"):
+        assert (runs / "nightly" / name).exists(), name
+    assert (runs / "nightly" / "model" / "model.safetensors").exists()

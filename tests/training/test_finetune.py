@@ -9,7 +9,7 @@ import pytest
 from datasets import load_from_disk
 from transformers import pipeline as hf_pipeline
 
-from tests.training.conftest import make_dataset_dict, toy_titles
+from tests.fakes.tiny import make_dataset_dict, toy_titles
 from training import pipeline as steps
 from training.config import FinetuneConfig
 from training.predict import Predictor

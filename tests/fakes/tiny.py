@@ -1,17 +1,15 @@
-"""A tiny ALBERT built from its config with a tokenizer trained on the fly: no downloads."""
+"""A tiny ALBERT built from its config with a tokenizer trained on the fly, and toy title data: no downloads."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
-import pytest
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AlbertConfig, AlbertModel, PreTrainedTokenizerFast
 
-torch.set_num_threads(1)
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -101,10 +99,8 @@ def make_dataset_dict(n_per_label: int = 60, seed: int = 0, artefact: bool = Fal
     return DatasetDict(out)
 
 
-@pytest.fixture(scope="session")
-def tiny_albert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A saved 2-layer ALBERT base model + WordPiece tokenizer, usable as --base-model."""
-    path = tmp_path_factory.mktemp("tiny-albert")
+def build_tiny_albert(path: Path) -> Path:
+    """Save a 2-layer ALBERT base model + WordPiece tokenizer at `path`, usable as --base-model."""
     corpus, _ = toy_titles(300, 99, artefact=True)
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -139,12 +135,4 @@ def tiny_albert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     torch.manual_seed(0)
     AlbertModel(cfg).save_pretrained(path)
-    return path
-
-
-@pytest.fixture()
-def toy_dataset_dir(tmp_path: Path) -> Path:
-    """A saved DatasetDict directory, like DIR/dataset."""
-    path = tmp_path / "dataset"
-    make_dataset_dict().save_to_disk(str(path))
     return path

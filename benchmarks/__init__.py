@@ -1,0 +1,1 @@
+"""Reproducible performance measurements; each script prints a side-by-side table."""

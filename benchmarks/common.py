@@ -1,0 +1,51 @@
+"""Shared benchmark helpers: median timing, peak memory, and a comparison table with ratios."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.table import Table
+
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[T, float]:
+    """Run `fn` `repeat` times; return the last result and the median wall time in seconds."""
+    times, result = [], None
+    for _ in range(max(1, repeat)):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return result, statistics.median(times)  # type: ignore[return-value]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ratio(ours: float, theirs: float, higher_is_better: bool = True) -> str:
+    """'4.2x' how much better ours is (for times pass higher_is_better=False)."""
+    if not ours or not theirs:
+        return "–"
+    return f"{(ours / theirs) if higher_is_better else (theirs / ours):.1f}x"
+
+
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], note: str = ""
+) -> None:
+    """A rich table: one row per metric, our side, the usual side and the ratio."""
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c, justify="right" if c != columns[0] else "left")
+    for row in rows:
+        table.add_row(*(f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row))
+    console = Console(width=120)
+    console.print(table)
+    if note:
+        console.print(note)

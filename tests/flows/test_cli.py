@@ -1,0 +1,103 @@
+"""The CLI: fast, friendly failures before Prefect starts, and prediction from args, file and stdin."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def test_no_ollama_fails_within_5_seconds_with_the_fix(tmp_path: Path) -> None:
+    """Nothing listening: non-zero exit in < 5 s, one paragraph naming the host and `ollama serve`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "generate",
+            "--task",
+            "clickbait",
+            "--per-label",
+            "300",
+            "--workdir",
+            str(tmp_path / "w"),
+            "--ollama-host",
+            f"http://127.0.0.1:{port}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert time.monotonic() - t0 < 5
+    assert proc.returncode != 0
+    assert f"http://127.0.0.1:{port}" in proc.stderr and "ollama serve" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle", "code"),
+    [
+        (["generate", "--workdir", "w", "--task", "nosuch"], "Unknown task 'nosuch'", 1),
+        (["generate", "--workdir", "w", "--per-label", "0"], "per_label", 2),
+        (["generate", "--workdir", "w", "--hub-repo", "noslash"], "user/name", 2),
+        (
+            ["generate", "--workdir", "w", "--real-data", "missing.csv"],
+            "missing.csv does not exist",
+            1,
+        ),
+        (["train", "--dataset", "nowhere/", "--workdir", "w", "--hub-model", "x"], "user/name", 2),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    args: list[str], needle: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad flags and bad files give a message and an exit code, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_predict_from_args_file_and_stdin(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Titles come from arguments, a file or stdin; each line is label, score, title."""
+    out = runner.invoke(
+        app, ["predict", "--model", str(tiny_model_dir), "council approves road budget after vote"]
+    )
+    assert out.exit_code == 0, out.output
+    label, score, text = out.stdout.strip().split("\t")
+    assert (
+        label in {"clickbait", "factual"} and 0 <= float(score) <= 1 and text.startswith("council")
+    )
+    f = tmp_path / "t.txt"
+    f.write_text("a title here\n\nanother title here\n")
+    assert (
+        len(
+            runner.invoke(
+                app, ["predict", "--model", str(tiny_model_dir), "--file", str(f)]
+            ).stdout.splitlines()
+        )
+        == 2
+    )
+    res = runner.invoke(
+        app, ["predict", "--model", str(tiny_model_dir), "--json"], input="one\ntwo\nthree\n"
+    )
+    assert res.exit_code == 0 and res.stdout.count('"label"') == 3
+    missing = runner.invoke(app, ["predict", "--model", str(tmp_path / "nope"), "x"])
+    assert missing.exit_code == 1 and "No model at" in missing.output
