@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 # Heavy imports (prefect, torch, transformers) happen inside the commands: a bad flag or a
 # missing Ollama must be reported within a second or two, not after the ML stack has loaded.
@@ -202,20 +203,19 @@ def audit(
         Path | None, typer.Option("--json", help="Also write the audit as JSON here.")
     ] = None,
 ) -> None:
-    """Audit any labelled dataset for label-revealing surface shortcuts and drift from real data."""
+    """Audit labelled data (a file, a dataset dir, a Hub id, or a run's raw.jsonl) for shortcuts and drift."""
     import json
 
     from flows.config import RealDataOptions
-    from flows.realdata import load_real_titles
+    from flows.realdata import load_audit_titles, load_real_titles
     from generator.audit import audit as run_audit
     from generator.audit import format_flags
 
     with _friendly_errors():
-        items = load_real_titles(
+        items = load_audit_titles(
             RealDataOptions(
                 source=data, text_column=text_column, label_column=label_column, label_map=label_map
-            ),
-            None,
+            )
         )
         real = None
         if real_data:
@@ -228,7 +228,7 @@ def audit(
     )
     flags = format_flags(result)
     for line in flags:
-        out.print(f"[yellow]FLAG[/yellow] {line}")
+        out.print(f"[yellow]FLAG[/yellow] {escape(line)}")
     if not flags:
         out.print("[green]No shortcut or drift flags.[/green]")
     if json_out:

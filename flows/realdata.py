@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from flows.config import RealDataOptions
 from generator.items import Title
+from generator.rawlog import read_rows
 from training.data import load_labelled
 
 
@@ -20,3 +22,24 @@ def load_real_titles(opts: RealDataOptions, label_names: Sequence[str] | None) -
     )
     names = ds.features["label"].names
     return [Title(text=t, label=names[y]) for t, y in zip(ds["text"], ds["label"], strict=True)]
+
+
+def is_raw_log(source: str) -> bool:
+    """Whether `source` is a titleforge raw.jsonl (one LLM call per row, titles as a list)."""
+    path = Path(source)
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+    return '"call_id"' in first and '"titles"' in first
+
+
+def load_audit_titles(opts: RealDataOptions) -> list[Title]:
+    """Titles to audit: a raw.jsonl's uncleaned titles labelled by their call, or any labelled data."""
+    if is_raw_log(opts.source):
+        return [
+            Title(t, r["label"], r["call_id"])
+            for r in read_rows(Path(opts.source))
+            for t in r.get("titles") or ()
+        ]
+    return load_real_titles(opts, None)

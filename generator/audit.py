@@ -134,6 +134,15 @@ def audit(
         xr = feature_matrix([t.text for t in real_items])
         real_rates = _rates(xr, [t.label for t in real_items])
         result["real_features"] = real_rates
+        for flag in flags:
+            real_r = real_rates[flag["feature"]]
+            syn_r = flag["rates"]
+            hi = max(syn_r, key=syn_r.get)  # type: ignore[arg-type]
+            lo = min(syn_r, key=syn_r.get)  # type: ignore[arg-type]
+            if hi in real_r and lo in real_r and real_r[hi] - real_r[lo] >= SHORTCUT_GAP / 2:
+                # the real data differs the same way: a genuine signal, not only a generator artefact
+                flag["kind"] = "label_signal"
+                flag["detail"] += f" Real data shows it too ({real_r[hi]:.0%} vs {real_r[lo]:.0%})."
         for name in FEATURES:
             for lb, syn in rates[name].items():
                 real = real_rates[name].get(lb)

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.clean import clean_items
 from generator.items import Title
-from generator.neardup import drop_contaminated, near_dedupe
+from generator.neardup import RealIndex, drop_contaminated, near_dedupe
 from generator.spec import TaskSpec
 
 
@@ -42,7 +42,12 @@ class Curator:
         """Fix the spec, the near-duplicate threshold and the real titles to guard against."""
         self.spec = spec
         self.near_threshold = near_threshold
-        self.real_texts = [t.text for t in real_titles or ()]
+        # the real titles never change: index them once, not on every recount
+        self.real_index = (
+            RealIndex([t.text for t in real_titles], threshold=near_threshold, seed=seed)
+            if real_titles
+            else None
+        )
         self.seed = seed
         self.last: CurateResult | None = None
 
@@ -53,9 +58,9 @@ class Curator:
         near = near_dedupe(cleaned.items, threshold=self.near_threshold, seed=self.seed)
         dropped.update(near.dropped)
         items, examples = near.kept, list(near.examples)
-        if self.real_texts:
+        if self.real_index is not None:
             items, n_contaminated, contamination_examples = drop_contaminated(
-                items, self.real_texts, threshold=self.near_threshold, seed=self.seed
+                items, self.real_index
             )
             if n_contaminated:
                 dropped["contamination"] += n_contaminated

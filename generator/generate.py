@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -234,7 +235,8 @@ def generate_titles(
     futures: dict[Future[tuple[dict[str, Any], BackendUnavailable | None]], str] = {}
     fatal: BackendUnavailable | None = None
     new_calls = 0
-    progress = _progress_bar(spec, per_label) if show_progress else None
+    # a live bar only makes sense on a terminal; in logs it becomes walls of redraws
+    progress = _progress_bar(spec, per_label) if show_progress and sys.stderr.isatty() else None
     bars = (
         {lb: progress.add_task(lb, total=per_label) for lb in spec.label_names} if progress else {}
     )
@@ -247,6 +249,7 @@ def generate_titles(
             on_progress({lb: kept[lb] for lb in spec.label_names}, len(run.rows))
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
+    last_count, count_cost = time.monotonic(), 0.0
     if progress:
         progress.start()
     try:
@@ -278,8 +281,12 @@ def generate_titles(
                     run.calls_by_label[label] += 1
                     new_calls += 1
                     fatal = fatal or err
-                run.curated = run._recount()
-                report()
+                # recounting is the loop's CPU cost: skip it while calls are still landing fast
+                if not futures or time.monotonic() - last_count >= max(0.5, 2 * count_cost):
+                    t_count = time.monotonic()
+                    run.curated = run._recount()
+                    last_count, count_cost = time.monotonic(), time.monotonic() - t_count
+                    report()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         if progress:

@@ -54,10 +54,15 @@ def minhash_signatures(
     codes, uniques = (
         pd.factorize(pd.Series(flat, dtype=object)) if flat else (np.zeros(0, np.int64), [])
     )
+    # hash token *content* (not its position in this batch) so signatures agree across calls
+    if len(uniques):
+        unique_hash = pd.util.hash_array(
+            np.asarray(uniques, dtype=object), hash_key=f"{seed:016d}"[-16:]
+        )
+    else:
+        unique_hash = np.zeros(1, dtype=np.uint64)
+    token_hash = unique_hash[codes] | np.uint64(1)
     rng = np.random.default_rng(seed)
-    token_hash = rng.integers(0, 2**63, size=max(len(uniques), 1), dtype=np.uint64)[
-        codes
-    ] * np.uint64(2) + np.uint64(1)
     a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
@@ -72,37 +77,46 @@ def minhash_signatures(
     return sig
 
 
-def candidate_pairs(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
-    """Unique (i, j), i < j, that share at least one LSH band bucket."""
+def band_keys(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """(n, bands) uint64 bucket keys: one hash of each band's rows of the signature."""
     n, num_perm = sig.shape
     rows = num_perm // bands
-    found = []
+    out = np.zeros((n, bands), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for band in range(bands):
             block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
             key = np.zeros(n, dtype=np.uint64)
             for c in range(rows):
                 key = (key ^ block[:, c]) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(c + 1)
-            order = np.argsort(key, kind="stable")
-            sk = key[order]
-            edge = np.flatnonzero(np.diff(sk) != 0) + 1
-            starts = np.concatenate(([0], edge))
-            ends = np.concatenate((edge, [n]))
-            sizes = ends - starts
-            # buckets of two are the common case: pair them all at once
-            two = starts[sizes == 2]
-            if len(two):
-                a, b = order[two], order[two + 1]
-                found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-            for s, e in zip(starts[sizes > 2], ends[sizes > 2], strict=True):
-                members = np.sort(order[s:e])
-                if len(members) > MAX_BUCKET:
-                    found.append(
-                        np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1)
-                    )
-                else:
-                    iu, ju = np.triu_indices(len(members), k=1)
-                    found.append(np.stack([members[iu], members[ju]], axis=1))
+            out[:, band] = key
+    return out
+
+
+def candidate_pairs(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """Unique (i, j), i < j, that share at least one LSH band bucket."""
+    n = sig.shape[0]
+    all_keys = band_keys(sig, bands)
+    found = []
+    for band in range(bands):
+        key = all_keys[:, band]
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        edge = np.flatnonzero(np.diff(sk) != 0) + 1
+        starts = np.concatenate(([0], edge))
+        ends = np.concatenate((edge, [n]))
+        sizes = ends - starts
+        # buckets of two are the common case: pair them all at once
+        two = starts[sizes == 2]
+        if len(two):
+            a, b = order[two], order[two + 1]
+            found.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
+        for s, e in zip(starts[sizes > 2], ends[sizes > 2], strict=True):
+            members = np.sort(order[s:e])
+            if len(members) > MAX_BUCKET:
+                found.append(np.stack([np.full(len(members) - 1, members[0]), members[1:]], axis=1))
+            else:
+                iu, ju = np.triu_indices(len(members), k=1)
+                found.append(np.stack([members[iu], members[ju]], axis=1))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     return np.unique(np.concatenate(found), axis=0)
@@ -204,29 +218,63 @@ def near_dedupe(
 
 def drop_contaminated(
     items: Sequence[Title],
-    real_texts: Sequence[str],
+    real: Sequence[str] | RealIndex,
     *,
     threshold: float = 0.8,
     seed: int = 0,
     examples: int = 5,
 ) -> tuple[list[Title], int, list[dict[str, Any]]]:
     """Drop synthetic titles that equal or nearly equal a real evaluation title."""
-    real_keys = {normalise_key(t): t for t in real_texts}
-    n_syn = len(items)
-    hit: dict[int, str] = {}
-    for i, t in enumerate(items):
-        key = normalise_key(t.text)
-        if key in real_keys:
-            hit[i] = real_keys[key]
-    for i, j, _ in similar_pairs([t.text for t in items] + list(real_texts), threshold, seed):
-        if i < n_syn <= j and i not in hit:
-            hit[i] = real_texts[j - n_syn]
-    kept = [t for i, t in enumerate(items) if i not in hit]
+    index = real if isinstance(real, RealIndex) else RealIndex(real, threshold=threshold, seed=seed)
+    matches = index.match([t.text for t in items])
+    kept = [t for t, m in zip(items, matches, strict=True) if m is None]
+    hits = [(t, m) for t, m in zip(items, matches, strict=True) if m is not None]
     shown = [
-        {"reason": "contamination", "text": items[i].text, "label": items[i].label, "matched": m}
-        for i, m in sorted(hit.items())[:examples]
+        {"reason": "contamination", "text": t.text, "label": t.label, "matched": m}
+        for t, m in hits[:examples]
     ]
-    return kept, len(hit), shown
+    return kept, len(hits), shown
+
+
+class RealIndex:
+    """LSH index over the real evaluation titles, built once, queried for each batch of synthetic titles."""
+
+    def __init__(self, real_texts: Sequence[str], *, threshold: float = 0.8, seed: int = 0) -> None:
+        """Hash every real title into its band buckets."""
+        self.texts = list(real_texts)
+        self.threshold, self.seed = threshold, seed
+        self.keys = {normalise_key(t): t for t in self.texts}
+        self.sets = [token_set(t) for t in self.texts]
+        self.spaced = [space_set(t) for t in self.texts]
+        self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+        if self.texts:
+            for band, keys in enumerate(band_keys(minhash_signatures(self.sets, seed=seed)).T):
+                for i, k in enumerate(keys.tolist()):
+                    self.buckets[(band, k)].append(i)
+
+    def match(self, texts: Sequence[str]) -> list[str | None]:
+        """For each text, the real title it (nearly) duplicates, or None."""
+        out: list[str | None] = [self.keys.get(normalise_key(t)) for t in texts]
+        todo = [i for i, m in enumerate(out) if m is None]
+        if not todo or not self.texts:
+            return out
+        sets = [token_set(texts[i]) for i in todo]
+        keys = band_keys(minhash_signatures(sets, seed=self.seed))
+        for row, i in enumerate(todo):
+            spaced = space_set(texts[i])
+            cands = {
+                r
+                for band, k in enumerate(keys[row].tolist())
+                for r in self.buckets.get((band, k), ())
+            }
+            for r in sorted(cands):
+                if (
+                    max(jaccard(sets[row], self.sets[r]), jaccard(spaced, self.spaced[r]))
+                    >= self.threshold
+                ):
+                    out[i] = self.texts[r]
+                    break
+        return out
 
 
 def neighbourhoods(items: Sequence[Title], *, threshold: float = 0.6, seed: int = 0) -> list[int]:

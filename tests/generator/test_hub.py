@@ -1,0 +1,110 @@
+"""The Hub edge with the client replaced by a recording fake: token, retries, clear errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import httpx
+import pytest
+from huggingface_hub.errors import HfHubHTTPError
+
+from generator.hub import HubError, push_dataset, push_folder
+
+
+def _http_error(status: int) -> HfHubHTTPError:
+    """An error like huggingface_hub raises for an HTTP status."""
+    req = httpx.Request("POST", "https://huggingface.co/api/repos/create")
+    return HfHubHTTPError(f"{status} error", response=httpx.Response(status, request=req))
+
+
+class RecordingApi:
+    """Stands in for HfApi at the boundary; fails the first `fail` calls with `status`."""
+
+    def __init__(self, fail: int = 0, status: int = 503) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail, self.status, self.token = fail, status, "unused"
+
+    def _record(self, name: str, **kw: Any) -> None:
+        self.calls.append((name, kw))
+        if self.fail:
+            self.fail -= 1
+            raise _http_error(self.status)
+
+    def create_repo(self, repo_id: str, **kw: Any) -> None:
+        self._record("create_repo", repo_id=repo_id, **kw)
+
+    def upload_file(self, **kw: Any) -> None:
+        self._record("upload_file", **kw)
+
+    def upload_folder(self, **kw: Any) -> None:
+        self._record("upload_folder", **kw)
+
+
+class RecordingDatasetDict:
+    """Records push_to_hub like DatasetDict would receive it."""
+
+    def __init__(self) -> None:
+        self.pushed: list[dict[str, Any]] = []
+
+    def push_to_hub(self, repo_id: str, **kw: Any) -> None:
+        self.pushed.append({"repo_id": repo_id, **kw})
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real sleeping between retries."""
+    monkeypatch.setattr("generator.hub.time.sleep", lambda s: None)
+
+
+def test_push_dataset_records_repo_card_and_private(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Repo created private, DatasetDict pushed with the env token, the same card uploaded; token never logged."""
+    monkeypatch.setenv("HF_TOKEN", "hf_sekrit_token_value")
+    api, dd = RecordingApi(fail=1), RecordingDatasetDict()
+    caplog.set_level(logging.DEBUG)
+    url = push_dataset(dd, "---\nlicense: mit\n---\n# card", "me/titles", private=True, api=api)  # type: ignore[arg-type]
+    assert url == "https://huggingface.co/datasets/me/titles"
+    names = [c[0] for c in api.calls]
+    assert names == ["create_repo", "create_repo", "upload_file"]  # one 503 retried
+    assert api.calls[0][1]["private"] is True and api.calls[0][1]["repo_type"] == "dataset"
+    assert dd.pushed == [
+        {"repo_id": "me/titles", "private": True, "token": "hf_sekrit_token_value"}
+    ]
+    assert api.calls[-1][1]["path_or_fileobj"].startswith(b"---\nlicense: mit")
+    assert "hf_sekrit_token_value" not in caplog.text
+
+
+def test_missing_token_and_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HF_TOKEN: a HubError naming the fix; 403: a HubError about rights, not retried."""
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(HubError, match="HF_TOKEN is not set"):
+        push_dataset(RecordingDatasetDict(), "card", "me/x", api=RecordingApi())  # type: ignore[arg-type]
+    monkeypatch.setenv("HF_TOKEN", "hf_abc")
+    api = RecordingApi(fail=5, status=403)
+    with pytest.raises(HubError, match="write rights") as exc:
+        push_folder(__import__("pathlib").Path("."), "me/model", api=api)  # type: ignore[arg-type]
+    assert len(api.calls) == 1 and "hf_abc" not in str(exc.value)
+
+
+def test_persistent_5xx_gives_up_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hub that keeps failing ends in a HubError after the retries."""
+    monkeypatch.setenv("HF_TOKEN", "hf_abc")
+    api = RecordingApi(fail=99, status=502)
+    with pytest.raises(HubError, match="kept failing"):
+        push_dataset(RecordingDatasetDict(), "card", "me/x", api=api)  # type: ignore[arg-type]
+    assert len(api.calls) == 5
+
+
+@pytest.mark.network
+def test_live_push_needs_a_token(tmp_path: Any) -> None:
+    """Opt-in: push a tiny dataset to HF_TEST_REPO with a real token."""
+    repo = os.environ.get("HF_TEST_REPO")
+    if not os.environ.get("HF_TOKEN") or not repo:
+        pytest.skip("set HF_TOKEN and HF_TEST_REPO to run the live Hub test")
+    from datasets import Dataset, DatasetDict
+
+    dd = DatasetDict({"train": Dataset.from_dict({"text": ["a b c"], "label": [0]})})
+    assert push_dataset(dd, "---\nlicense: mit\n---\n# test", repo, private=True).endswith(repo)
