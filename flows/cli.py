@@ -138,6 +138,33 @@ def _gen_config(**kwargs: Any) -> Any:
     return _validated(GenerateConfig, **kwargs)
 
 
+_GEN_KEYS = (
+    "task",
+    "per_label",
+    "seed",
+    "model",
+    "ollama_host",
+    "concurrency",
+    "max_calls",
+    "neutralise",
+    "hub_repo",
+    "private",
+)
+
+
+def _gen_from_cli(opts: dict[str, Any]) -> Any:
+    """A GenerateConfig from a command's options (shared by `generate` and `run`)."""
+    real = _real(
+        opts["real_data"],
+        opts["real_text_column"],
+        opts["real_label_column"],
+        opts["real_label_map"],
+    )
+    return _gen_config(
+        workdir=str(opts["workdir"]), real_data=real, **{k: opts[k] for k in _GEN_KEYS if k in opts}
+    )
+
+
 @app.command()
 def generate(
     workdir: WorkdirOpt,
@@ -159,20 +186,7 @@ def generate(
     private: PrivateOpt = False,
 ) -> None:
     """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
-    config = _gen_config(
-        task=task,
-        per_label=per_label,
-        workdir=str(workdir),
-        seed=seed,
-        model=model,
-        ollama_host=ollama_host,
-        concurrency=concurrency,
-        max_calls=max_calls,
-        real_data=_real(real_data, real_text_column, real_label_column, real_label_map),
-        neutralise=neutralise,
-        hub_repo=hub_repo,
-        private=private,
-    )
+    config = _gen_from_cli(locals())
     _preflight_generate(config)
     from flows.generate import generate_dataset
 
@@ -355,19 +369,7 @@ def run(
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
     from flows.pipeline import PipelineConfig, TrainOptions
 
-    gen = _gen_config(
-        task=task,
-        per_label=per_label,
-        workdir=str(workdir),
-        seed=seed,
-        model=model,
-        ollama_host=ollama_host,
-        concurrency=concurrency,
-        max_calls=max_calls,
-        real_data=_real(real_data, real_text_column, real_label_column, real_label_map),
-        hub_repo=hub_repo,
-        private=private,
-    )
+    gen = _gen_from_cli(locals())
     train_opts = _validated(TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model)
     config = _validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
     _preflight_generate(gen)
