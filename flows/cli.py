@@ -470,6 +470,25 @@ def regenerate(
         raise typer.Exit(1)
 
 
+@app.command()
+def export(
+    model: Annotated[Path, typer.Option(help="A model directory (DIR/model).")] = Path("model"),
+    onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX Runtime.")] = True,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write an int8 dynamically quantised model.")
+    ] = False,
+) -> None:
+    """Export a finetuned model for fast CPU inference (ONNX Runtime, optionally int8)."""
+    from training.export_onnx import export_onnx
+
+    if not onnx:
+        err.print("[red]Error:[/red] only --onnx export exists; pass --onnx.")
+        raise typer.Exit(2)
+    with _friendly_errors():
+        path = export_onnx(model, quantize=int8)
+    out.print(f"Wrote {path} (serve it with onnxruntime; labels in {model / 'onnx_labels.json'}).")
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
