@@ -117,12 +117,22 @@ def _real(source: str | None, text_column: str, label_column: str, label_map: st
     )
 
 
+def _need_hub_token(*repos: str | None) -> None:
+    """Fail now, not after an hour of work, when a Hub push is asked for without HF_TOKEN."""
+    if any(repos):
+        from generator.hub import hub_token
+
+        with _friendly_errors():
+            hub_token()
+
+
 def _preflight_generate(config: Any) -> None:
     """Fail in seconds on a bad spec, bad real data or an unreachable Ollama, before Prefect starts."""
     from flows.llm import backend_from_config
     from generator.spec import load_spec
 
     with _friendly_errors():
+        _need_hub_token(config.hub_repo)
         spec = load_spec(config.task)
         if config.real_data is not None:
             from flows.realdata import load_real_titles
@@ -286,6 +296,7 @@ def train(
         hub_model=hub_model,
         private=private,
     )
+    _need_hub_token(config.hub_model)
     from flows.finetune import finetune
 
     with _friendly_errors():
@@ -372,6 +383,7 @@ def run(
     gen = _gen_from_cli(locals())
     train_opts = _validated(TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model)
     config = _validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
+    _need_hub_token(hub_model)
     _preflight_generate(gen)
     from flows.pipeline import pipeline
 

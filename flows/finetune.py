@@ -57,9 +57,9 @@ def baselines_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
     return steps.run_baselines(config, data)
 
 
-@task(name="push-model", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
+@task(name="push-model", cache_policy=NO_CACHE)
 def push_model_task(config: FinetuneConfig) -> str:
-    """Push model, tokenizer and card (token from HF_TOKEN only)."""
+    """Push model, tokenizer and card (HF_TOKEN only; transient errors retried inside)."""
     return push_folder(steps.model_dir(config), config.hub_model or "", private=config.private)
 
 

@@ -124,9 +124,9 @@ def save_dataset_task(
     return card
 
 
-@task(name="push-dataset", retries=3, retry_delay_seconds=[10, 30, 90], cache_policy=NO_CACHE)
+@task(name="push-dataset", cache_policy=NO_CACHE)
 def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
-    """Push the saved dataset and its card to the Hub (token from HF_TOKEN only)."""
+    """Push the saved dataset and its card to the Hub (HF_TOKEN only; transient errors retried inside)."""
     from datasets import load_from_disk
 
     card = (out_dir / "README.md").read_text(encoding="utf-8")

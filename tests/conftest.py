@@ -1,4 +1,4 @@
-"""Shared fixtures: the loopback Ollama double and a Prefect test harness started once."""
+"""Shared fixtures: the loopback Ollama double, a tiny ALBERT, toy datasets and the real data."""
 
 from __future__ import annotations
 
@@ -22,15 +22,6 @@ def fake_ollama() -> Iterator[FakeOllama]:
     """A well-behaved fake Ollama on a free loopback port."""
     with FakeOllama(FakeConfig(seed=0)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """Prefect's test harness (a temporary server, ~20 s to start): once per session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture()

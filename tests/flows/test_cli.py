@@ -61,6 +61,12 @@ def test_no_ollama_fails_within_5_seconds_with_the_fix(tmp_path: Path) -> None:
             1,
         ),
         (["train", "--dataset", "nowhere/", "--workdir", "w", "--hub-model", "x"], "user/name", 2),
+        (
+            ["train", "--dataset", "d", "--workdir", "w", "--hub-model", "me/m"],
+            "HF_TOKEN is not set",
+            1,
+        ),
+        (["generate", "--workdir", "w", "--hub-repo", "me/d"], "HF_TOKEN is not set", 1),
     ],
 )
 def test_bad_input_is_one_clear_line(
@@ -69,6 +75,7 @@ def test_bad_input_is_one_clear_line(
     """Bad flags and bad files give a message and an exit code, not a traceback."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
     result = runner.invoke(app, args)
     assert result.exit_code == code, result.output
     assert needle in result.output
