@@ -35,7 +35,7 @@ _META = re.compile(
     r"|(?:i hope|let me know|feel free|these (?:titles|headlines))\b)",
     re.I,
 )
-_SENTENCE_BREAK = re.compile(r"[.!?]\s+[A-Z]")
+_SENTENCE_BREAK = re.compile(r"[.!?][\"'”’]?\s+[A-Z]")
 _LETTER = re.compile(r"[^\W\d_]")
 _KEY_STRIP = re.compile(r"[\W_]+")
 

@@ -129,11 +129,17 @@ def similar_pairs(
     if len(texts) < 2:
         return []
     sets = [token_set(t) for t in texts]
-    spaced = [space_set(t) for t in texts]
     pairs = candidate_pairs(minhash_signatures(sets, seed=seed))
+    spaced: dict[int, frozenset[str]] = {}  # only candidates need the second reading
+
+    def sp(i: int) -> frozenset[str]:
+        if i not in spaced:
+            spaced[i] = space_set(texts[i])
+        return spaced[i]
+
     out = []
     for i, j in pairs.tolist():
-        sim = max(jaccard(sets[i], sets[j]), jaccard(spaced[i], spaced[j]))
+        sim = max(jaccard(sets[i], sets[j]), jaccard(sp(i), sp(j)))
         if sim >= threshold:
             out.append((i, j, sim))
     return out

@@ -44,6 +44,7 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("Clickbait: You won't believe this trick", None, "label_leak"),
     ("A totally factual report on rates", None, "label_leak"),
     ("Stocks fall. Investors worry about rates", None, "multi_sentence"),
+    ('"Stop Doing This With Your Savings!" Read more to find out', None, "multi_sentence"),
     ("Rates rise", None, "too_short"),
     (" ".join(["word"] * 25), None, "too_long"),
     ("Here Is Why Your Cat Ignores You", "Here Is Why Your Cat Ignores You", None),
