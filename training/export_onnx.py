@@ -12,6 +12,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training.errors import TrainingError
+from training.predict import length_sorted_batches, to_labels
 
 
 def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> Path:
@@ -81,31 +82,23 @@ class OnnxPredictor:
         self.labels = json.loads((onnx_path.parent / "onnx_labels.json").read_text())
         self.batch_size, self.max_length = batch_size, max_length
 
+    def batch_probs(self, batch: list[str]) -> np.ndarray:
+        """Class probabilities of one padded batch."""
+        enc = self.tokenizer(
+            batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
+        feeds = {
+            "input_ids": enc["input_ids"].astype(np.int64),
+            "attention_mask": enc["attention_mask"].astype(np.int64),
+        }
+        logits = self.session.run(None, feeds)[0]
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, labels) class probabilities."""
-        texts = list(texts)
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            logits = self.session.run(
-                None,
-                {
-                    "input_ids": enc["input_ids"].astype(np.int64),
-                    "attention_mask": enc["attention_mask"].astype(np.int64),
-                },
-            )[0]
-            z = logits - logits.max(axis=1, keepdims=True)
-            out[idx] = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        return out
+        return length_sorted_batches(texts, self.batch_size, len(self.labels), self.batch_probs)
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(label, score) per title."""
-        return [(self.labels[int(p.argmax())], float(p.max())) for p in self.predict_proba(texts)]
+        return to_labels(self.predict_proba(texts), self.labels)

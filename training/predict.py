@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,26 +42,36 @@ class Predictor:
         self.batch_size, self.max_length = batch_size, max_length
 
     @torch.inference_mode()
+    def batch_probs(self, batch: list[str]) -> np.ndarray:
+        """Class probabilities of one padded batch."""
+        enc = self.tokenizer(
+            batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        logits = self.model(**enc.to(self.device)).logits.float()
+        return torch.softmax(logits, dim=-1).cpu().numpy()
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, labels) class probabilities."""
-        texts = list(texts)
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        # sorting by length makes each batch pad to similar lengths: fewer wasted tokens
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            logits = self.model(**enc).logits.float()
-            out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
-        return out
+        return length_sorted_batches(texts, self.batch_size, len(self.labels), self.batch_probs)
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(label, score) per title."""
-        probs = self.predict_proba(texts)
-        return [(self.labels[int(p.argmax())], float(p.max())) for p in probs]
+        return to_labels(self.predict_proba(texts), self.labels)
+
+
+def length_sorted_batches(
+    texts: Sequence[str], batch_size: int, n_labels: int, run: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """Run batches of similar-length texts (little padding) and put the rows back in input order."""
+    texts = list(texts)
+    out = np.zeros((len(texts), n_labels), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = run([texts[i] for i in idx])
+    return out
+
+
+def to_labels(probs: np.ndarray, labels: Sequence[str]) -> list[tuple[str, float]]:
+    """(label, score) of the most probable class per row."""
+    return [(labels[int(p.argmax())], float(p.max())) for p in probs]
