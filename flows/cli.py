@@ -455,7 +455,7 @@ def _default_slots(ollama_host: str | None) -> int:
     from generator.ollama_backend import OllamaBackend
 
     hosts = [h.strip() for h in ollama_host.split(",")] if ollama_host else None
-    return OllamaBackend(hosts=hosts).default_concurrency()
+    return OllamaBackend(hosts=hosts).parallel_slots()
 
 
 @app.command()

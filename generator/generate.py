@@ -116,6 +116,7 @@ class _Runner:
         self.resumed = len(self.rows)
         self.calls_by_label: Counter[str] = Counter(row["label"] for row in self.rows)
         self._next = {label: self._pending(label) for label in spec.label_names}
+        self.counted = 0  # rows covered by the last recount
         self.curated = self._recount()
 
     def _check_same_run(self) -> None:
@@ -143,21 +144,33 @@ class _Runner:
     def _recount(self) -> Curated:
         """Curate every row so far in deterministic order."""
         ok_rows = sorted((r for r in self.rows if not r.get("error")), key=_sort_key(self.spec))
+        self.counted = len(self.rows)
         return self.curate(ok_rows)
 
     def kept(self) -> Counter[str]:
-        """Survivors per label right now."""
+        """Survivors per label at the last recount."""
         return Counter(t.label for t in self.curated.items)
+
+    def estimated_kept(self) -> dict[str, float]:
+        """Survivors per label now: the last recount plus rows landed since, at the survival rate so far."""
+        kept = self.kept()
+        raw = self.curated.raw_titles
+        # before any recount assume most titles survive; afterwards use what actually survived
+        survival = sum(kept.values()) / raw if raw else 0.8
+        fresh: Counter[str] = Counter()
+        for row in self.rows[self.counted :]:
+            fresh[row["label"]] += len(row.get("titles") or [])
+        return {lb: kept[lb] + fresh[lb] * survival for lb in self.spec.label_names}
 
     def deficits(self, in_flight: Counter[str]) -> dict[str, float]:
         """Titles still missing per label, counting the expected yield of calls in flight."""
-        kept = self.kept()
+        est = self.estimated_kept()
         out = {}
         for label in self.spec.label_names:
             calls = self.calls_by_label[label]
             # expected survivors per call, from what this label has yielded so far
-            expect = kept[label] / calls if calls else self.spec.titles_per_call / 2
-            out[label] = self.per_label - kept[label] - in_flight[label] * max(expect, 0.5)
+            expect = est[label] / calls if calls else self.spec.titles_per_call / 2
+            out[label] = self.per_label - est[label] - in_flight[label] * max(expect, 0.5)
         return out
 
     def call(self, planned: PlannedCall) -> tuple[dict[str, Any], BackendUnavailable | None]:

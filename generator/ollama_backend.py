@@ -78,10 +78,14 @@ class OllamaBackend:
         # jitter only spreads retries in time; it never touches the data
         self._rng = random.Random(seed)
 
-    def default_concurrency(self) -> int:
+    def parallel_slots(self) -> int:
         """Parallel slots of all servers: OLLAMA_NUM_PARALLEL (default 4) per host."""
         per_host = int(os.environ.get("OLLAMA_NUM_PARALLEL", "4") or 4)
         return max(1, per_host) * len(self.hosts)
+
+    def default_concurrency(self) -> int:
+        """Calls in flight: every slot plus one queued per host, so no slot waits on our round trip."""
+        return self.parallel_slots() + len(self.hosts)
 
     def check(self, timeout_s: float = 2.0) -> None:
         """Raise BackendUnavailable (with the fix) unless every host answers within `timeout_s`."""

@@ -46,6 +46,11 @@ class FinetuneConfig(BaseModel):
         2, ge=0, description="Evaluations without improvement before stopping (0: off)."
     )
     evals_per_epoch: int = Field(2, ge=1, le=20, description="Validation evaluations per epoch.")
+    freeze_embeddings: bool = Field(
+        True,
+        description="Keep the token-embedding matrix fixed: faster steps on CPU, less drift on"
+        " small synthetic sets.",
+    )
     frozen_encoder_baseline: bool = Field(
         True, description="Also fit logistic regression on frozen embeddings."
     )

@@ -99,6 +99,8 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
         seed=config.seed,
         data_seed=config.seed,
         bf16=bf16_supported(),
+        # one fused kernel for the AdamW update instead of a loop over tensors (CPU too, torch>=2.4)
+        optim="adamw_torch_fused",
         report_to="none",
         dataloader_num_workers=0,
         disable_tqdm=False,
@@ -113,6 +115,10 @@ def train(
     workdir = Path(config.workdir)
     tokenizer = load_tokenizer(config.base_model)
     model = load_classifier(config.base_model, label_names)
+    if config.freeze_embeddings:
+        # the word-embedding matrix is the largest tensor in small encoders; its dense gradient
+        # and AdamW update cost more than a layer, and titles need no new token meanings
+        model.get_input_embeddings().weight.requires_grad_(False)
     tokenized = DatasetDict(
         {k: tokenize(v, tokenizer, config.max_length) for k, v in splits.items()}
     )

