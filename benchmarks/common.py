@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,7 +57,14 @@ def timed(fn: Callable[[], T], repeat: int = 1) -> tuple[T, float]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports KB)."""
+    """Peak resident memory of this process so far, in MB."""
+    # VmHWM belongs to this address space; ru_maxrss survives exec and would report the
+    # parent's peak for a worker started by a big benchmark process
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -78,3 +88,11 @@ def print_table(
     console.print(table)
     if note:
         console.print(note)
+
+
+def run_worker(script: str, *args: str) -> dict[str, Any]:
+    """Run `script --worker ...` in a fresh process (clean peak RSS); its last stdout line as JSON."""
+    out = subprocess.run(
+        [sys.executable, script, "--worker", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -8,7 +8,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_generation.py", "bench_dedupe.py", "bench_inference.py"]
+BENCHES = [
+    "bench_generation.py",
+    "bench_dedupe.py",
+    "bench_training.py",
+    "bench_inference.py",
+]
 
 
 def main() -> None:

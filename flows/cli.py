@@ -329,13 +329,20 @@ def predict(
     file: Annotated[
         Path | None, typer.Option(help="Read titles from this file, one per line.")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Titles per forward pass.")] = 64,
+    batch_size: Annotated[int, typer.Option(help="Titles per forward pass.")] = 32,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="torch; onnx or onnx-int8 (files from `titleforge export --onnx [--int8]`); "
+            "auto: the fp32 ONNX export when it is newer than the weights, else torch."
+        ),
+    ] = "auto",
 ) -> None:
     """Print label and score for each title."""
     import json
 
-    from training.predict import Predictor
+    from training.export_onnx import load_predictor
 
     texts = list(titles or [])
     if file is not None:
@@ -348,7 +355,7 @@ def predict(
         )
         raise typer.Exit(2)
     with _friendly_errors():
-        predictor = Predictor(model, batch_size=batch_size)
+        predictor = load_predictor(model, engine, batch_size=batch_size)
         preds = predictor.predict(texts)
     for text, (label, score) in zip(texts, preds, strict=True):
         if as_json:

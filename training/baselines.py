@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from training.model import load_tokenizer
+from training.predict import length_sorted_batches
 
 
 class Majority:
@@ -72,21 +73,24 @@ class FrozenEncoderLogReg:
         self.clf = LogisticRegression(max_iter=2000, random_state=seed)
 
     @torch.inference_mode()
+    def _pooled(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Mean-pooled hidden states of one padded batch."""
+        mask_t = torch.from_numpy(attention_mask)
+        hidden = self.encoder(input_ids=torch.from_numpy(input_ids), attention_mask=mask_t)
+        mask = mask_t.unsqueeze(-1).to(hidden.last_hidden_state.dtype)
+        pooled = (hidden.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return pooled.float().numpy()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(n, hidden) mean-pooled embeddings."""
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            enc = self.tokenizer(
-                list(texts[i : i + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
-            hidden = self.encoder(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 1))
+        return length_sorted_batches(
+            texts,
+            self.tokenizer,
+            self.batch_size,
+            self.max_length,
+            self.encoder.config.hidden_size,
+            self._pooled,
+        )
 
     def fit(self, texts: Sequence[str], y: Sequence[int]) -> FrozenEncoderLogReg:
         """Fit the probe on frozen embeddings."""

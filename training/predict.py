@@ -7,20 +7,52 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+)
 from transformers.utils import logging as hf_logging
 
 from training.errors import TrainingError
 
 
-class Predictor:
+class BatchPredictor:
+    """Length-sorted batched prediction over a `batch_probs` that scores one padded batch."""
+
+    tokenizer: PreTrainedTokenizerBase
+    labels: list[str]
+    batch_size: int
+    max_length: int
+
+    def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Class probabilities of one padded batch of token ids."""
+        raise NotImplementedError
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, labels) class probabilities."""
+        return length_sorted_batches(
+            texts,
+            self.tokenizer,
+            self.batch_size,
+            self.max_length,
+            len(self.labels),
+            self.batch_probs,
+        )
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """(label, score) per title."""
+        return to_labels(self.predict_proba(texts), self.labels)
+
+
+class Predictor(BatchPredictor):
     """Loads DIR/model once; predicts in length-sorted batches (little padding), original order back."""
 
     def __init__(
         self,
         model_dir: Path | str,
         *,
-        batch_size: int = 64,
+        batch_size: int = 32,
         max_length: int = 64,
         device: str | None = None,
     ) -> None:
@@ -42,33 +74,50 @@ class Predictor:
         self.batch_size, self.max_length = batch_size, max_length
 
     @torch.inference_mode()
-    def batch_probs(self, batch: list[str]) -> np.ndarray:
-        """Class probabilities of one padded batch."""
-        enc = self.tokenizer(
-            batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
-        logits = self.model(**enc.to(self.device)).logits.float()
+    def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Class probabilities of one padded batch of token ids."""
+        logits = self.model(
+            input_ids=torch.from_numpy(input_ids).to(self.device),
+            attention_mask=torch.from_numpy(attention_mask).to(self.device),
+        ).logits.float()
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, labels) class probabilities."""
-        return length_sorted_batches(texts, self.batch_size, len(self.labels), self.batch_probs)
 
-    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """(label, score) per title."""
-        return to_labels(self.predict_proba(texts), self.labels)
+BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def length_sorted_batches(
-    texts: Sequence[str], batch_size: int, n_labels: int, run: Callable[[list[str]], np.ndarray]
+    texts: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    batch_size: int,
+    max_length: int,
+    width: int,
+    run: BatchFn,
 ) -> np.ndarray:
-    """Run batches of similar-length texts (little padding) and put the rows back in input order."""
-    texts = list(texts)
-    out = np.zeros((len(texts), n_labels), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    """Tokenise everything once, run batches of equal token length, put `width`-wide rows back in order."""
+    if not texts:
+        return np.zeros((0, width), dtype=np.float32)
+    # one tokenizer call up front: calling it per batch lets its thread pool fight the model's
+    # threads, which cost a quarter of the time on 2 cores; sorting by tokens leaves no padding
+    ids = tokenizer(
+        list(texts), truncation=True, max_length=max_length, return_attention_mask=False
+    )["input_ids"]
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(lengths, kind="stable")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    out = np.zeros((len(ids), width), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        out[idx] = run([texts[i] for i in idx])
+        cols = int(lengths[idx].max())
+        input_ids = np.full((len(idx), cols), pad, dtype=np.int64)
+        mask = np.zeros((len(idx), cols), dtype=np.int64)
+        for row, i in enumerate(idx):
+            # right padding whatever the tokenizer says: absolute position embeddings (BERT, ALBERT)
+            # would shift under left padding and change the scores
+            n = int(lengths[i])
+            input_ids[row, :n] = ids[i]
+            mask[row, :n] = 1
+        out[idx] = run(input_ids, mask)
     return out
 
 

@@ -8,7 +8,12 @@ from pathlib import Path
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import AlbertConfig, AlbertModel, PreTrainedTokenizerFast
+from transformers import (
+    AlbertConfig,
+    AlbertModel,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
+)
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -108,31 +113,43 @@ def build_tiny_albert(path: Path) -> Path:
     tok.train_from_iterator(
         corpus, trainers.WordPieceTrainer(vocab_size=400, special_tokens=SPECIAL)
     )
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=64,
-    )
+    fast = bert_style_tokenizer(tok, max_length=64)
     fast.save_pretrained(path)
-    cfg = AlbertConfig(
-        vocab_size=fast.vocab_size,
+    save_random_albert(
+        path,
+        fast,
         embedding_size=16,
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=64,
-        pad_token_id=fast.pad_token_id,
     )
+    return path
+
+
+def save_random_albert(path: Path, tokenizer: PreTrainedTokenizerBase, **dims: int) -> None:
+    """Save an ALBERT encoder built from its config (seed 0) beside `tokenizer`'s files."""
+    cfg = AlbertConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **dims)
     torch.manual_seed(0)
     AlbertModel(cfg).save_pretrained(path)
-    return path
+
+
+def bert_style_tokenizer(tok: Tokenizer, max_length: int) -> PreTrainedTokenizerFast:
+    """Wrap a WordPiece `tokenizers.Tokenizer` as a lower-casing BERT-style fast tokenizer."""
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from training.export_onnx import OnnxPredictor
+from training.export_onnx import OnnxPredictor, export_onnx
 from training.predict import Predictor
 
 
@@ -28,3 +29,33 @@ def test_export_and_agreement(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert onnx == ours
     missing = CliRunner().invoke(app, ["export", "--model", str(tmp_path / "none"), "--onnx"])
     assert missing.exit_code == 1 and "No model at" in missing.output
+
+
+def test_predict_engines_and_stale_export(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """auto runs a fresh ONNX export, falls back to torch when stale; explicit onnx refuses stale."""
+    import os
+
+    from training.errors import TrainingError
+    from training.export_onnx import load_predictor
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    assert isinstance(load_predictor(model, "auto"), Predictor)
+    with pytest.raises(TrainingError, match="titleforge export"):
+        load_predictor(model, "onnx")
+    export_onnx(model, quantize=True)
+    assert isinstance(load_predictor(model, "auto"), OnnxPredictor)
+    assert load_predictor(model, "onnx-int8").session is not None
+    # retrained weights make the export stale: auto must not serve the old model
+    weights = model / "model.safetensors"
+    later = (model / "model.onnx").stat().st_mtime + 10
+    os.utime(weights, (later, later))
+    assert isinstance(load_predictor(model, "auto"), Predictor)
+    with pytest.raises(TrainingError, match="older than the model weights"):
+        load_predictor(model, "onnx")
+    with pytest.raises(TrainingError, match="Unknown engine"):
+        load_predictor(model, "tensorrt")
+    res = CliRunner().invoke(
+        app, ["predict", "--model", str(model), "--engine", "torch", "--json", "rates held"]
+    )
+    assert res.exit_code == 0 and '"label"' in res.output, res.output
