@@ -113,7 +113,7 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    n_ours, n_usual = 150, 40 if args.quick else 150
+    n_ours, n_usual = 150, 30 if args.quick else 150
     runs = [ours(n_ours) for _ in range(3)]
     a = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     b = usual(n_usual)

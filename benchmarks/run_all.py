@@ -23,8 +23,10 @@ def main() -> None:
     failed = []
     for bench in BENCHES:
         print(f"\n=== {bench} {' '.join(args)}", flush=True)
+        t_bench = time.perf_counter()
         if subprocess.run([sys.executable, str(HERE / bench), *args], check=False).returncode:
             failed.append(bench)
+        print(f"=== {bench}: {time.perf_counter() - t_bench:.0f} s", flush=True)
     print(
         f"\nall benchmarks: {time.perf_counter() - t0:.0f} s"
         + (f"; FAILED: {failed}" if failed else "")

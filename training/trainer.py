@@ -134,7 +134,9 @@ def train(
         model=model,
         args=training_arguments(config, len(tokenized["train"]), ckpt),
         train_dataset=tokenized["train"],
-        eval_dataset=tokenized["validation"],
+        # sorted by length: eval batches then pad to near their own length (the metrics don't
+        # depend on order; the Trainer only length-groups the train split)
+        eval_dataset=tokenized["validation"].sort("length"),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_metric_fn,

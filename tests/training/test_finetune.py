@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from datasets import load_from_disk
+from safetensors.numpy import load_file
 from transformers import pipeline as hf_pipeline
 
 from tests.fakes.tiny import make_dataset_dict, toy_titles
@@ -72,6 +74,15 @@ def test_train_save_reload_predict(
     for name in ("model.safetensors", "config.json", "README.md", steps.DONE_MARKER):
         assert (model_dir / name).exists(), name
     assert not list(model_dir.glob("*.bin"))
+    # word embeddings stay as pretrained (freeze_embeddings); the encoder itself was trained
+    base, tuned = (load_file(d / "model.safetensors") for d in (tiny_albert, model_dir))
+
+    def weight(tensors: dict, suffix: str) -> np.ndarray:
+        return next(v for k, v in tensors.items() if k.endswith(suffix))
+
+    emb, ffn = "word_embeddings.weight", "albert_layers.0.ffn.weight"
+    assert np.array_equal(weight(base, emb), weight(tuned, emb))
+    assert not np.allclose(weight(base, ffn), weight(tuned, ffn))
     for png in report["plots"]:
         assert (tmp_path / "run" / png).stat().st_size > 1000
     clf = hf_pipeline("text-classification", model=str(model_dir))
