@@ -70,7 +70,6 @@ def ours(per_label: int) -> dict[str, float]:
             "titles_s": kept / wall,
             "tokens": srv.stats.eval_tokens / kept,
             "util": _utilisation(srv, wall),
-            "wall": wall,
         }
 
 
@@ -102,7 +101,6 @@ def usual(per_label: int) -> dict[str, float]:
             "titles_s": total / wall,
             "tokens": srv.stats.eval_tokens / total,
             "util": _utilisation(srv, wall),
-            "wall": wall,
         }
 
 

@@ -26,34 +26,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import peak_rss_mb, print_table, ratio, real_titles, run_worker  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    peak_rss_mb,
+    print_table,
+    ratio,
+    real_titles,
+    run_worker,
+    timed,
+)
 
 SIDES = ("pipeline", "torch", "onnx", "onnx-int8")  # pipeline() and `titleforge predict --engine`
 
 
 def build_model(work: Path) -> Path:
     """A MiniLM classifier finetuned by our trainer on 1,024 synthetic titles (2 epochs, seed 0)."""
-    from benchmarks.bench_training import build_data
+    from benchmarks.bench_training import build_data, train_ours
     from benchmarks.common import minilm_path
-    from training.config import FinetuneConfig
-    from training.pipeline import load_data
-    from training.trainer import train
 
-    cfg = FinetuneConfig(
-        dataset=str(build_data(work / "data", 1024)),
-        workdir=str(work / "run"),
-        base_model=str(minilm_path()),
-        epochs=2,
-        early_stopping_patience=0,
-        frozen_encoder_baseline=False,
-    )
-    d = load_data(cfg)
+    data = build_data(work / "data", 1024)
     # the trainer's bars and log lines are not part of this benchmark's output
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        res = train(cfg, d.splits, d.label_names)
+        model, tok = train_ours(minilm_path(), data, work / "run", epochs=2)
     out = work / "model"
-    res.trainer.model.save_pretrained(out)
-    res.tokenizer.save_pretrained(out)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
     return out
 
 
@@ -91,12 +87,7 @@ def worker(side: str, model: Path, texts: list[str]) -> dict[str, Any]:
         from training.export_onnx import load_predictor
 
         pred = load_predictor(model, side)
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            labels = [lb for lb, _ in pred.predict(texts)]
-            times.append(time.perf_counter() - t0)
-        seconds = statistics.median(times)
+        labels, seconds = timed(lambda: [lb for lb, _ in pred.predict(texts)], repeat=3)
     return {"seconds": seconds, "labels": labels, "rss_mb": peak_rss_mb()}
 
 

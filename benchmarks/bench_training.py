@@ -98,7 +98,7 @@ def build_data(out: Path, n_train: int) -> Path:
     return out
 
 
-def _train_ours(base: Path, data: Path, work: Path, epochs: int) -> Any:
+def train_ours(base: Path, data: Path, work: Path, epochs: int) -> Any:
     """`titleforge train`'s trainer with early stopping off (same epochs as the notebook)."""
     from training.config import FinetuneConfig
     from training.pipeline import load_data
@@ -186,7 +186,7 @@ def worker(side: str, base: Path, data: Path, epochs: int, n_real: int) -> dict[
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
-        fn = _train_ours if side == "ours" else _train_notebook
+        fn = train_ours if side == "ours" else _train_notebook
         model, tok = fn(base, data, work, epochs)
         wall = time.perf_counter() - t0
         rss = peak_rss_mb()

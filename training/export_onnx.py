@@ -130,8 +130,7 @@ class OnnxPredictor(BatchPredictor):
 
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Class probabilities of one padded batch of token ids."""
-        logits = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})[
-            0
-        ]
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        logits = self.session.run(None, feeds)[0]
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
