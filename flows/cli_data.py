@@ -1,0 +1,204 @@
+"""CLI commands that make data: generate, audit, and the end-to-end run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from flows.cli_common import (
+    BaseModelOpt,
+    ConcOpt,
+    EpochsOpt,
+    HostOpt,
+    HubModelOpt,
+    HubRepoOpt,
+    MaxCallsOpt,
+    ModelOpt,
+    PerLabelOpt,
+    PrivateOpt,
+    RealLabelOpt,
+    RealMapOpt,
+    RealOpt,
+    RealTextOpt,
+    SeedOpt,
+    TaskOpt,
+    WorkdirOpt,
+    app,
+    friendly_errors,
+    need_hub_token,
+    out,
+    real_options,
+    validated,
+)
+from flows.cli_model import print_training_summary
+
+
+def preflight_generate(config: Any) -> None:
+    """Fail in seconds on a bad spec, bad real data or an unreachable Ollama, before Prefect starts."""
+    from flows.llm import backend_from_config
+    from generator.spec import load_spec
+
+    with friendly_errors():
+        need_hub_token(config.hub_repo)
+        spec = load_spec(config.task)
+        if config.real_data is not None:
+            from flows.realdata import load_real_titles
+
+            load_real_titles(config.real_data, [lb.name for lb in spec.labels])
+        backend_from_config(config, spec).check()
+
+
+def _gen_config(**kwargs: Any) -> Any:
+    """A validated GenerateConfig from CLI options."""
+    from flows.config import GenerateConfig
+
+    return validated(GenerateConfig, **kwargs)
+
+
+_GEN_KEYS = (
+    "task",
+    "per_label",
+    "seed",
+    "model",
+    "ollama_host",
+    "concurrency",
+    "max_calls",
+    "neutralise",
+    "hub_repo",
+    "private",
+)
+
+
+def gen_from_cli(opts: dict[str, Any]) -> Any:
+    """A GenerateConfig from a command's options (shared by `generate` and `run`)."""
+    real = real_options(
+        opts["real_data"],
+        opts["real_text_column"],
+        opts["real_label_column"],
+        opts["real_label_map"],
+    )
+    return _gen_config(
+        workdir=str(opts["workdir"]), real_data=real, **{k: opts[k] for k in _GEN_KEYS if k in opts}
+    )
+
+
+@app.command()
+def generate(
+    workdir: WorkdirOpt,
+    task: TaskOpt = "clickbait",
+    per_label: PerLabelOpt = 500,
+    seed: SeedOpt = 0,
+    model: ModelOpt = None,
+    ollama_host: HostOpt = None,
+    concurrency: ConcOpt = None,
+    max_calls: MaxCallsOpt = None,
+    real_data: RealOpt = None,
+    real_text_column: RealTextOpt = "text",
+    real_label_column: RealLabelOpt = "label",
+    real_label_map: RealMapOpt = None,
+    neutralise: Annotated[
+        bool, typer.Option(help="Rewrite/drop what the shortcut audit flags.")
+    ] = False,
+    hub_repo: HubRepoOpt = None,
+    private: PrivateOpt = False,
+) -> None:
+    """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
+    config = gen_from_cli(locals())
+    preflight_generate(config)
+    from flows.generate import generate_dataset
+
+    with friendly_errors():
+        report = generate_dataset(config)
+    ds = report["dataset"]
+    out.print(
+        f"[green]Dataset saved[/green] to {workdir / 'dataset'}: splits {ds['splits']}, "
+        f"{sum(ds['dropped'].values())} titles dropped ({len(report['audit']['flags'])} audit flags)."
+    )
+
+
+@app.command()
+def audit(
+    data: Annotated[
+        str,
+        typer.Option(help="Labelled data: a file (CSV/JSONL/Parquet), a dataset dir or a Hub id."),
+    ],
+    text_column: Annotated[str, typer.Option(help="Text column of --data.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Label column of --data.")] = "label",
+    label_map: Annotated[str | None, typer.Option(help="Label mapping for --data.")] = None,
+    real_data: RealOpt = None,
+    real_text_column: RealTextOpt = "text",
+    real_label_column: RealLabelOpt = "label",
+    real_label_map: RealMapOpt = None,
+    seed: SeedOpt = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the audit as JSON here.")
+    ] = None,
+) -> None:
+    """Audit labelled data (a file, a dataset dir, a Hub id, or a run's raw.jsonl) for shortcuts and drift."""
+    import json
+
+    from flows.config import RealDataOptions
+    from flows.realdata import load_audit_titles, load_real_titles
+    from generator.audit import audit as run_audit
+    from generator.audit import format_flags
+
+    with friendly_errors():
+        items = load_audit_titles(
+            RealDataOptions(
+                source=data, text_column=text_column, label_column=label_column, label_map=label_map
+            )
+        )
+        real = None
+        if real_data:
+            opts = real_options(real_data, real_text_column, real_label_column, real_label_map)
+            real = load_real_titles(opts, sorted({t.label for t in items}))
+        result = run_audit(items, real_items=real, seed=seed)
+    out.print(
+        f"{len(items)} titles; shortcut probe accuracy {result['shortcut_probe_accuracy']:.3f} "
+        f"(chance {result.get('chance', 0):.3f})"
+    )
+    flags = format_flags(result)
+    for line in flags:
+        out.print(f"[yellow]FLAG[/yellow] {escape(line)}")
+    if not flags:
+        out.print("[green]No shortcut or drift flags.[/green]")
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+@app.command()
+def run(
+    workdir: WorkdirOpt,
+    task: TaskOpt = "clickbait",
+    per_label: PerLabelOpt = 500,
+    seed: SeedOpt = 0,
+    model: ModelOpt = None,
+    ollama_host: HostOpt = None,
+    concurrency: ConcOpt = None,
+    max_calls: MaxCallsOpt = None,
+    real_data: RealOpt = None,
+    real_text_column: RealTextOpt = "text",
+    real_label_column: RealLabelOpt = "label",
+    real_label_map: RealMapOpt = None,
+    base_model: BaseModelOpt = "albert/albert-base-v2",
+    epochs: EpochsOpt = 3.0,
+    hub_repo: HubRepoOpt = None,
+    hub_model: HubModelOpt = None,
+    private: PrivateOpt = False,
+) -> None:
+    """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
+    from flows.pipeline import PipelineConfig, TrainOptions
+
+    gen = gen_from_cli(locals())
+    train_opts = validated(TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model)
+    config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
+    need_hub_token(hub_model)
+    preflight_generate(gen)
+    from flows.pipeline import pipeline
+
+    with friendly_errors():
+        report = pipeline(config)
+    print_training_summary(report, workdir)

@@ -1,0 +1,152 @@
+"""CLI commands that make and use models: train, predict, export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli_common import (
+    BaseModelOpt,
+    EpochsOpt,
+    HubModelOpt,
+    PrivateOpt,
+    RealLabelOpt,
+    RealMapOpt,
+    RealOpt,
+    RealTextOpt,
+    SeedOpt,
+    WorkdirOpt,
+    app,
+    err,
+    friendly_errors,
+    need_hub_token,
+    out,
+    validated,
+)
+
+
+def _finetune_config(**kwargs: Any) -> Any:
+    """A validated FinetuneConfig from CLI options."""
+    from training.config import FinetuneConfig
+
+    return validated(FinetuneConfig, **kwargs)
+
+
+@app.command()
+def train(
+    dataset: Annotated[
+        str, typer.Option(help="Labelled dataset: saved DatasetDict dir, file, or Hub id.")
+    ],
+    workdir: WorkdirOpt,
+    base_model: BaseModelOpt = "albert/albert-base-v2",
+    epochs: EpochsOpt = 3.0,
+    seed: SeedOpt = 0,
+    real_data: RealOpt = None,
+    real_text_column: RealTextOpt = "text",
+    real_label_column: RealLabelOpt = "label",
+    real_label_map: RealMapOpt = None,
+    hub_model: HubModelOpt = None,
+    private: PrivateOpt = False,
+) -> None:
+    """Finetune an encoder on a labelled dataset and report honestly, on real data too."""
+    config = _finetune_config(
+        dataset=dataset,
+        workdir=str(workdir),
+        base_model=base_model,
+        epochs=epochs,
+        seed=seed,
+        real_data=real_data,
+        real_text_column=real_text_column,
+        real_label_column=real_label_column,
+        real_label_map=real_label_map,
+        hub_model=hub_model,
+        private=private,
+    )
+    need_hub_token(config.hub_model)
+    from flows.finetune import finetune
+
+    with friendly_errors():
+        report = finetune(config)
+    print_training_summary(report, workdir)
+
+
+def print_training_summary(report: dict[str, Any], workdir: Path) -> None:
+    """A few lines a user reads first: accuracy on synthetic and real data, and the verdict."""
+    synth = report.get("synthetic_test") or {}
+    real = report.get("real") or {}
+    verdict = report.get("overfitting") or {}
+    colour = {"ok": "green", "warning": "yellow", "overfit": "red"}.get(
+        verdict.get("verdict", ""), "white"
+    )
+    out.print(f"Model saved to {workdir / 'model'}; report at {workdir / 'report.md'}")
+    out.print(f"synthetic test accuracy {synth.get('accuracy', float('nan')):.3f}", end="")
+    out.print(f", real accuracy {real['accuracy']:.3f}" if real else ", no real data given")
+    out.print(f"verdict: [{colour}]{verdict.get('verdict', '?')}[/{colour}]")
+    for reason in verdict.get("reasons", []):
+        out.print(f"  - {reason}")
+
+
+@app.command()
+def predict(
+    titles: Annotated[
+        list[str] | None, typer.Argument(help="Titles to classify; none reads --file or stdin.")
+    ] = None,
+    model: Annotated[Path, typer.Option(help="A model directory (DIR/model).")] = Path("model"),
+    file: Annotated[
+        Path | None, typer.Option(help="Read titles from this file, one per line.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Titles per forward pass.")] = 32,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="torch; onnx or onnx-int8 (files from `titleforge export --onnx [--int8]`); "
+            "auto: the fp32 ONNX export when it is newer than the weights, else torch."
+        ),
+    ] = "auto",
+) -> None:
+    """Print label and score for each title."""
+    import json
+
+    from training.export_onnx import load_predictor
+
+    texts = list(titles or [])
+    if file is not None:
+        texts += [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not texts and not sys.stdin.isatty():
+        texts = [ln.strip() for ln in sys.stdin if ln.strip()]
+    if not texts:
+        err.print(
+            "[red]Error:[/red] no titles given: pass them as arguments, with --file, or on stdin."
+        )
+        raise typer.Exit(2)
+    with friendly_errors():
+        predictor = load_predictor(model, engine, batch_size=batch_size)
+        preds = predictor.predict(texts)
+    for text, (label, score) in zip(texts, preds, strict=True):
+        if as_json:
+            print(json.dumps({"text": text, "label": label, "score": round(score, 4)}))
+        else:
+            print(f"{label}\t{score:.4f}\t{text}")
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Option(help="A model directory (DIR/model).")] = Path("model"),
+    onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX Runtime.")] = True,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write an int8 dynamically quantised model.")
+    ] = False,
+) -> None:
+    """Export a finetuned model for fast CPU inference (ONNX Runtime, optionally int8)."""
+    from training.export_onnx import export_onnx
+
+    if not onnx:
+        err.print("[red]Error:[/red] only --onnx export exists; pass --onnx.")
+        raise typer.Exit(2)
+    with friendly_errors():
+        path = export_onnx(model, quantize=int8)
+    out.print(f"Wrote {path} (serve it with onnxruntime; labels in {model / 'onnx_labels.json'}).")
