@@ -52,9 +52,18 @@ def evaluate_task(config: FinetuneConfig, data: steps.Data) -> tuple[Any, Any]:
 
 
 @task(name="baselines", cache_policy=NO_CACHE)
-def baselines_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
-    """Majority, TF-IDF + LR and frozen-encoder + LR on the same split."""
-    return steps.run_baselines(config, data)
+def baselines_task(config: FinetuneConfig, data: steps.Data) -> tuple[dict[str, Any], Any]:
+    """Majority, TF-IDF + LR and frozen-encoder + LR on the same split (scores and fitted models)."""
+    models = steps.fit_baselines(config, data)
+    return steps.run_baselines(config, data, models), models
+
+
+@task(name="final-real-test", cache_policy=NO_CACHE)
+def final_evaluation_task(
+    config: FinetuneConfig, data: steps.Data, baselines: dict[str, Any], models: dict[str, Any]
+) -> Any:
+    """Read the sealed real test part once: the reported real scores of the model and baselines."""
+    return steps.final_evaluation(config, data, baselines, models)
 
 
 @task(name="push-model", cache_policy=NO_CACHE)
@@ -74,17 +83,19 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         "Data: %s; labels %s; real data %s",
         {k: len(v) for k, v in data.splits.items()},
         data.label_names,
-        len(data.real) if data.real is not None else "none",
+        data.real_parts.describe(data.label_names) if data.real_parts else "none",
     )
     info = train_task(config, data)
-    synth, real = evaluate_task(config, data)
+    synth, selection = evaluate_task(config, data)
+    baselines, models = baselines_task(config, data)
+    real = final_evaluation_task(config, data, baselines, models)
     log.info(
-        "Synthetic test accuracy %.3f; real %s",
+        "Synthetic test accuracy %.3f; real selection %s; real test %s",
         synth.metrics["accuracy"],
+        f"{selection.metrics['accuracy']:.3f}" if selection else "n/a",
         f"{real.metrics['accuracy']:.3f}" if real else "n/a",
     )
-    baselines = baselines_task(config, data)
-    report = steps.build_report(config, data, info, synth, real, baselines)
+    report = steps.build_report(config, data, info, synth, real, baselines, selection)
     report["plots"] = steps.write_outputs(config, data, info, report)
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))

@@ -62,6 +62,13 @@ class FinetuneConfig(BaseModel):
     real_label_map: str | None = Field(
         None, description="Map raw real labels to names, e.g. '1=clickbait,0=factual'."
     )
+    real_selection_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Share of the real data (stratified, seeded, near duplicates kept together) "
+        "that drives choices; the rest is the test part, read once for the reported score.",
+    )
     hub_model: str | None = Field(
         None, description="Push model + card here (user/name) unless the verdict is overfit."
     )

@@ -17,6 +17,7 @@ from training.evaluate import Scored, error_analysis, score
 from training.metrics import compute_metrics
 from training.plots import confusion_png, loss_png
 from training.predict import Predictor
+from training.realsplit import RealParts, split_real
 from training.trainer import LogFn, train
 from training.verdict import overfitting_verdict
 
@@ -25,11 +26,16 @@ DONE_MARKER = "training_complete.json"
 
 @dataclass
 class Data:
-    """The splits to train on, their label names and the (aligned) real data."""
+    """The splits to train on, their label names and the real data in its two parts."""
 
     splits: DatasetDict
     label_names: list[str]
-    real: Dataset | None
+    real_parts: RealParts | None
+
+    @property
+    def real(self) -> Dataset | None:
+        """The real selection part: every choice uses it (the test part stays sealed)."""
+        return self.real_parts.selection if self.real_parts else None
 
 
 def load_data(config: FinetuneConfig) -> Data:
@@ -46,7 +52,11 @@ def load_data(config: FinetuneConfig) -> Data:
             label_column=config.real_label_column,
             label_map=config.real_label_map,
         )
-        real = align_labels(raw, names, config.real_data)
+        real = split_real(
+            align_labels(raw, names, config.real_data),
+            selection_fraction=config.real_selection_fraction,
+            seed=config.seed,
+        )
     return Data(splits, names, real)
 
 
@@ -93,42 +103,69 @@ def train_and_save(
 
 
 def evaluate_model(config: FinetuneConfig, data: Data) -> tuple[Scored, Scored | None]:
-    """Score the saved model on the synthetic test split and on real data."""
-    predictor = Predictor(
-        model_dir(config), batch_size=config.eval_batch_size, max_length=config.max_length
-    )
+    """Score the saved model on the synthetic test split and the real selection part."""
+    predictor = _predictor(config)
     test = data.splits["test"]
     synth = score(predictor.predict_proba(test["text"]), test["label"], data.label_names)
-    real = None
+    selection = None
     if data.real is not None:
-        real = score(
+        selection = score(
             predictor.predict_proba(data.real["text"]), data.real["label"], data.label_names
         )
-    return synth, real
+    return synth, selection
 
 
-def run_baselines(config: FinetuneConfig, data: Data) -> dict[str, Any]:
-    """Baselines fit on the synthetic train split, scored on the synthetic test split and real data."""
-    train_split, test = data.splits["train"], data.splits["test"]
+def _predictor(config: FinetuneConfig) -> Predictor:
+    """The saved model, ready to score titles."""
+    return Predictor(
+        model_dir(config), batch_size=config.eval_batch_size, max_length=config.max_length
+    )
+
+
+def fit_baselines(config: FinetuneConfig, data: Data) -> dict[str, Any]:
+    """Baseline models fit on the synthetic train split."""
+    train_split = data.splits["train"]
     models: dict[str, Any] = {"majority": Majority(), "tfidf_logreg": TfidfLogReg(seed=config.seed)}
     if config.frozen_encoder_baseline:
         models["frozen_encoder_logreg"] = FrozenEncoderLogReg(
             config.base_model, seed=config.seed, max_length=config.max_length
         )
+    for model in models.values():
+        model.fit(train_split["text"], train_split["label"])
+    return models
+
+
+def run_baselines(config: FinetuneConfig, data: Data, models: dict[str, Any]) -> dict[str, Any]:
+    """Fitted baselines scored on the synthetic test split and the real selection part."""
+    test = data.splits["test"]
     out: dict[str, Any] = {}
     for name, model in models.items():
-        model.fit(train_split["text"], train_split["label"])
         entry = {
             "synthetic_test": compute_metrics(
                 test["label"], model.predict(test["text"]), data.label_names
             )
         }
         if data.real is not None:
-            entry["real"] = compute_metrics(
+            entry["real_selection"] = compute_metrics(
                 data.real["label"], model.predict(data.real["text"]), data.label_names
             )
         out[name] = entry
     return out
+
+
+def final_evaluation(
+    config: FinetuneConfig, data: Data, baselines: dict[str, Any], models: dict[str, Any]
+) -> Scored | None:
+    """Open the sealed real test part, once: the model's and every baseline's reported score."""
+    if data.real_parts is None:
+        return None
+    test = data.real_parts.test.open("final evaluation")
+    real = score(_predictor(config).predict_proba(test["text"]), test["label"], data.label_names)
+    for name, model in models.items():
+        baselines[name]["real"] = compute_metrics(
+            test["label"], model.predict(test["text"]), data.label_names
+        )
+    return real
 
 
 def build_report(
@@ -138,12 +175,19 @@ def build_report(
     synth: Scored,
     real: Scored | None,
     baselines: dict[str, Any],
+    selection: Scored | None = None,
 ) -> dict[str, Any]:
-    """The report keys of training: synthetic_test, real, baselines, overfitting, training, error_analysis."""
+    """Report keys: synthetic_test, real (test part), real_selection, real_split, baselines, verdict."""
     tfidf_real = (baselines.get("tfidf_logreg", {}).get("real") or {}).get("accuracy")
     report: dict[str, Any] = {
         "synthetic_test": synth.metrics,
-        "real": real.metrics if real else None,
+        "real": {**real.metrics, "part": "test", "n": len(real.preds)} if real else None,
+        "real_selection": (
+            {**selection.metrics, "part": "selection", "n": len(selection.preds)}
+            if selection
+            else None
+        ),
+        "real_split": data.real_parts.describe(data.label_names) if data.real_parts else None,
         "baselines": baselines,
         "overfitting": overfitting_verdict(
             synth.metrics,
@@ -164,9 +208,10 @@ def build_report(
             )
         },
     }
-    if real is not None and data.real is not None:
+    if selection is not None and data.real is not None:
+        # mistakes are shown (and fed back) from the selection part only: the test part stays unseen
         report["error_analysis"] = error_analysis(
-            data.real["text"], data.real["label"], real, data.label_names
+            data.real["text"], data.real["label"], selection, data.label_names
         )
     return report
 

@@ -35,8 +35,11 @@ def _run(cfg: FinetuneConfig) -> dict:
     """All steps, as the flow runs them."""
     data = steps.load_data(cfg)
     info = steps.finished_training(cfg) or steps.train_and_save(cfg, data)
-    synth, real = steps.evaluate_model(cfg, data)
-    report = steps.build_report(cfg, data, info, synth, real, steps.run_baselines(cfg, data))
+    synth, selection = steps.evaluate_model(cfg, data)
+    models = steps.fit_baselines(cfg, data)
+    baselines = steps.run_baselines(cfg, data, models)
+    real = steps.final_evaluation(cfg, data, baselines, models)
+    report = steps.build_report(cfg, data, info, synth, real, baselines, selection)
     report["plots"] = steps.write_outputs(cfg, data, info, report)
     return report
 
