@@ -88,6 +88,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     info = train_task(config, data)
     synth, selection = evaluate_task(config, data)
     baselines, models = baselines_task(config, data)
+    diversity = steps.measure_diversity(data, models, config.seed)
     real = final_evaluation_task(config, data, baselines, models)
     log.info(
         "Synthetic test accuracy %.3f; real selection %s; real test %s",
@@ -96,6 +97,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
         f"{real.metrics['accuracy']:.3f}" if real else "n/a",
     )
     report = steps.build_report(config, data, info, synth, real, baselines, selection)
+    report["diversity"] = diversity
     report["plots"] = steps.write_outputs(config, data, info, report)
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))

@@ -13,6 +13,7 @@ from training.baselines import FrozenEncoderLogReg, Majority, TfidfLogReg
 from training.card import render_model_card
 from training.config import FinetuneConfig
 from training.data import align_labels, load_labelled, load_splits
+from training.diversity import diversity
 from training.evaluate import Scored, error_analysis, score
 from training.metrics import compute_metrics
 from training.plots import confusion_png, loss_png
@@ -151,6 +152,15 @@ def run_baselines(config: FinetuneConfig, data: Data, models: dict[str, Any]) ->
             )
         out[name] = entry
     return out
+
+
+def measure_diversity(data: Data, models: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Distinct-n and embedding dispersion of the synthetic train split next to the real selection."""
+    sets = {"synthetic": data.splits["train"]["text"]}
+    if data.real is not None:
+        sets["real_selection"] = data.real["text"]
+    frozen = models.get("frozen_encoder_logreg")
+    return diversity(sets, embed=frozen.embed if frozen else None, seed=seed)
 
 
 def final_evaluation(
