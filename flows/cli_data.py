@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ from flows.cli_common import (
     TaskOpt,
     WorkdirOpt,
     app,
+    err,
     friendly_errors,
     need_hub_token,
     out,
@@ -85,6 +88,20 @@ def gen_from_cli(opts: dict[str, Any]) -> Any:
     )
 
 
+@contextlib.contextmanager
+def sole_writer(workdir: Path) -> Iterator[None]:
+    """Hold the run directory's lock for the command; a second writer exits 2 naming the holder."""
+    from generator.runlock import RunLocked, run_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(workdir))
+        except RunLocked as exc:
+            err.print(f"[red]Error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        yield
+
+
 @app.command()
 def generate(
     workdir: WorkdirOpt,
@@ -107,11 +124,12 @@ def generate(
 ) -> None:
     """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
     config = gen_from_cli(locals())
-    preflight_generate(config)
-    from flows.generate import generate_dataset
+    with sole_writer(workdir):
+        preflight_generate(config)
+        from flows.generate import generate_dataset
 
-    with friendly_errors():
-        report = generate_dataset(config)
+        with friendly_errors():
+            report = generate_dataset(config)
     ds = report["dataset"]
     out.print(
         f"[green]Dataset saved[/green] to {workdir / 'dataset'}: splits {ds['splits']}, "
@@ -190,15 +208,17 @@ def run(
     private: PrivateOpt = False,
 ) -> None:
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
-    from flows.pipeline import PipelineConfig, TrainOptions
-
     gen = gen_from_cli(locals())
-    train_opts = validated(TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model)
-    config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
-    need_hub_token(hub_model)
-    preflight_generate(gen)
-    from flows.pipeline import pipeline
+    # Lock before the heavy imports (torch, prefect) so a second writer is refused in < 5 s.
+    with sole_writer(workdir):
+        from flows.pipeline import PipelineConfig, TrainOptions, pipeline
 
-    with friendly_errors():
-        report = pipeline(config)
+        train_opts = validated(
+            TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model
+        )
+        config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
+        need_hub_token(hub_model)
+        preflight_generate(gen)
+        with friendly_errors():
+            report = pipeline(config)
     print_training_summary(report, workdir)
