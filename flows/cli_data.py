@@ -189,10 +189,21 @@ def audit(
 
 @app.command()
 def run(
-    workdir: WorkdirOpt,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run directory to fill or resume; leave out to start a new round below --runs-dir."
+        ),
+    ] = None,
+    runs_dir: Annotated[
+        Path, typer.Option(help="New rounds go to RUNS_DIR/<task>/<round id>/.")
+    ] = Path("data/runs"),
     task: TaskOpt = "clickbait",
     per_label: PerLabelOpt = 500,
-    seed: SeedOpt = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for every random step; a new round draws a fresh one if unset."),
+    ] = None,
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
@@ -208,7 +219,15 @@ def run(
     private: PrivateOpt = False,
 ) -> None:
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
-    gen = gen_from_cli(locals())
+    opts = dict(locals())
+    from flows.rounds import start_round
+
+    new_round = workdir is None
+    workdir, opts["seed"] = start_round(workdir, runs_dir, task, seed)
+    opts["workdir"] = workdir
+    gen = gen_from_cli(opts)
+    if new_round:
+        out.print(f"New round in {escape(str(workdir))} (seed {opts['seed']}).")
     # Lock before the heavy imports (torch, prefect) so a second writer is refused in < 5 s.
     with sole_writer(workdir):
         from flows.pipeline import PipelineConfig, TrainOptions, pipeline
