@@ -90,7 +90,8 @@ def friendly_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except user_errors() as exc:
         err.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        # Errors about the user's input (e.g. a changed-options rerun) carry exit_code 2.
+        raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
 
 def validated(factory: Callable[..., T], **kwargs: Any) -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ from flows.cli_common import (
     TaskOpt,
     WorkdirOpt,
     app,
+    err,
     friendly_errors,
     need_hub_token,
     out,
@@ -85,6 +88,20 @@ def gen_from_cli(opts: dict[str, Any]) -> Any:
     )
 
 
+@contextlib.contextmanager
+def sole_writer(workdir: Path) -> Iterator[None]:
+    """Hold the run directory's lock for the command; a second writer exits 2 naming the holder."""
+    from generator.runlock import RunLocked, run_lock
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(workdir))
+        except RunLocked as exc:
+            err.print(f"[red]Error:[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        yield
+
+
 @app.command()
 def generate(
     workdir: WorkdirOpt,
@@ -107,11 +124,12 @@ def generate(
 ) -> None:
     """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
     config = gen_from_cli(locals())
-    preflight_generate(config)
-    from flows.generate import generate_dataset
+    with sole_writer(workdir):
+        preflight_generate(config)
+        from flows.generate import generate_dataset
 
-    with friendly_errors():
-        report = generate_dataset(config)
+        with friendly_errors():
+            report = generate_dataset(config)
     ds = report["dataset"]
     out.print(
         f"[green]Dataset saved[/green] to {workdir / 'dataset'}: splits {ds['splits']}, "
@@ -171,10 +189,21 @@ def audit(
 
 @app.command()
 def run(
-    workdir: WorkdirOpt,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run directory to fill or resume; leave out to start a new round below --runs-dir."
+        ),
+    ] = None,
+    runs_dir: Annotated[
+        Path, typer.Option(help="New rounds go to RUNS_DIR/<task>/<round id>/.")
+    ] = Path("data/runs"),
     task: TaskOpt = "clickbait",
     per_label: PerLabelOpt = 500,
-    seed: SeedOpt = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed for every random step; a new round draws a fresh one if unset."),
+    ] = None,
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
@@ -190,15 +219,25 @@ def run(
     private: PrivateOpt = False,
 ) -> None:
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
-    from flows.pipeline import PipelineConfig, TrainOptions
+    opts = dict(locals())
+    from flows.rounds import start_round
 
-    gen = gen_from_cli(locals())
-    train_opts = validated(TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model)
-    config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
-    need_hub_token(hub_model)
-    preflight_generate(gen)
-    from flows.pipeline import pipeline
+    new_round = workdir is None
+    workdir, opts["seed"] = start_round(workdir, runs_dir, task, seed)
+    opts["workdir"] = workdir
+    gen = gen_from_cli(opts)
+    if new_round:
+        out.print(f"New round in {escape(str(workdir))} (seed {opts['seed']}).")
+    # Lock before the heavy imports (torch, prefect) so a second writer is refused in < 5 s.
+    with sole_writer(workdir):
+        from flows.pipeline import PipelineConfig, TrainOptions, pipeline
 
-    with friendly_errors():
-        report = pipeline(config)
+        train_opts = validated(
+            TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model
+        )
+        config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
+        need_hub_token(hub_model)
+        preflight_generate(gen)
+        with friendly_errors():
+            report = pipeline(config)
     print_training_summary(report, workdir)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from flows.cli_common import (
     BaseModelOpt,
@@ -20,6 +21,7 @@ from flows.cli_common import (
     RealTextOpt,
     TaskOpt,
     app,
+    err,
     friendly_errors,
     out,
     real_options,
@@ -116,4 +118,10 @@ def regenerate(
     state = run_.state.name if run_.state else "?"
     out.print(f"Flow run {run_.name} ({run_.id}): {state}")
     if wait and run_.state and not run_.state.is_completed():
+        from flows.deploy import failing_steps
+
+        if run_.state.message:
+            err.print(f"[red]{escape(run_.state.message)}[/red]")
+        for name, message in failing_steps(run_.id):
+            err.print(f"[red]Failed step[/red] {escape(name)}: {escape(message)}")
         raise typer.Exit(1)

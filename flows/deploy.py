@@ -97,3 +97,24 @@ def trigger_regeneration(overrides: dict[str, Any], *, wait: bool) -> Any:
             "start `prefect server start`, set PREFECT_API_URL=http://127.0.0.1:4200/api, "
             "and run `titleforge serve` first."
         ) from None
+
+
+def failing_steps(flow_run_id: Any) -> list[tuple[str, str]]:
+    """(task run name, state message) of each failed or crashed step of a flow run."""
+    from prefect.client.schemas.filters import (
+        TaskRunFilter,
+        TaskRunFilterFlowRunId,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    bad = TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(
+                flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]),
+                state=TaskRunFilterState(type=bad),
+            )
+        )
+    return [(r.name, (r.state.message if r.state else "") or "") for r in runs]

@@ -28,9 +28,11 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
     log = get_run_logger()
     if done is not None:
         log.info(
-            "DIR/model already holds a finished model (%s): not retraining.", done["base_model"]
+            "DIR/model holds a model trained on this dataset with these options (%s): reusing it.",
+            done["base_model"],
         )
         return done
+    log.info("Training: %s.", steps.retrain_reason(config))
     bar = ProgressArtifact(
         artifact_key(Path(config.workdir).name, "training-progress"), "Training steps done"
     )

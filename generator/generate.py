@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from generator.backend import BackendError, BackendUnavailable, LLMBackend
 from generator.clean import clean_items
+from generator.fingerprint import FingerprintMismatch, call_components, claim_workdir
 from generator.items import Title, TitleforgeError
 from generator.parse import parse_titles
 from generator.prompting import TITLES_SCHEMA, PlannedCall, plan_call, prompt_id
@@ -120,16 +121,25 @@ class _Runner:
         self.curated = self._recount()
 
     def _check_same_run(self) -> None:
-        """A workdir belongs to one spec and seed: mixing runs would corrupt the resume log."""
+        """A workdir belongs to one call fingerprint: mixing runs would corrupt the resume log."""
+        model = getattr(self.backend, "model", None) or None
+        components = call_components(self.spec, self.seed, model)
+        self.fingerprint = claim_workdir(self.raw_path.parent, components, self.rows)
+        # Rows logged before fingerprints existed: the old prompt/seed identity still applies.
         other = next(
-            (r for r in self.rows if r.get("prompt_id") != self.pid or r.get("seed") != self.seed),
+            (
+                r
+                for r in self.rows
+                if "fingerprint" not in r
+                and (r.get("prompt_id") != self.pid or r.get("seed") != self.seed)
+            ),
             None,
         )
         if other is not None:
-            raise TitleforgeError(
-                f"{self.raw_path} holds calls of another run (prompt {other.get('prompt_id')!r}, seed "
-                f"{other.get('seed')!r}; this run is prompt {self.pid!r}, seed {self.seed}): use a new --workdir, "
-                "or the same task spec and seed to resume."
+            raise FingerprintMismatch(
+                f"{self.raw_path} holds calls of another run (prompt {other.get('prompt_id')!r}, "
+                f"seed {other.get('seed')!r}; this run is prompt {self.pid!r}, seed {self.seed}): "
+                "use a new --workdir, or the same task spec and seed to resume."
             )
 
     def _pending(self, label: str) -> Iterator[PlannedCall]:
@@ -183,6 +193,7 @@ class _Runner:
             "index": planned.index,
             "prompt_id": self.pid,
             "seed": self.seed,
+            "fingerprint": self.fingerprint,
             "prompt": planned.prompt,
             "system": planned.system,
             "attributes": planned.attributes,

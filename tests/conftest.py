@@ -14,7 +14,8 @@ from tests.fakes.tiny import build_tiny_albert, make_dataset_dict
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
-REAL_DIR = REPO.parent / "shared" / "data" / "real"
+# TITLEFORGE_REAL_DIR points git worktrees (whose parent is not the checkout) at the shared data.
+REAL_DIR = Path(os.environ.get("TITLEFORGE_REAL_DIR", REPO.parent / "shared" / "data" / "real"))
 
 
 @pytest.fixture()

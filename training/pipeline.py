@@ -19,6 +19,7 @@ from training.metrics import compute_metrics
 from training.plots import confusion_png, loss_png
 from training.predict import Predictor
 from training.realsplit import RealParts, split_real
+from training.reuse import stale_reason, training_identity
 from training.trainer import LogFn, train
 from training.verdict import overfitting_verdict
 
@@ -66,17 +67,18 @@ def model_dir(config: FinetuneConfig) -> Path:
     return Path(config.workdir) / "model"
 
 
-def finished_training(config: FinetuneConfig) -> dict[str, Any] | None:
-    """The marker of a model that already finished training (so a re-run does not retrain)."""
+def retrain_reason(config: FinetuneConfig) -> str | None:
+    """Why DIR/model must be (re)trained, or None when its finished model matches this config."""
     marker = model_dir(config) / DONE_MARKER
-    if config.force or not marker.exists():
+    info = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
+    return stale_reason(config, info)
+
+
+def finished_training(config: FinetuneConfig) -> dict[str, Any] | None:
+    """The marker of a finished model trained on this dataset with these options, else None."""
+    if retrain_reason(config) is not None:
         return None
-    info = json.loads(marker.read_text(encoding="utf-8"))
-    return (
-        info
-        if info.get("base_model") == config.base_model and info.get("dataset") == config.dataset
-        else None
-    )
+    return json.loads((model_dir(config) / DONE_MARKER).read_text(encoding="utf-8"))
 
 
 def train_and_save(
@@ -92,6 +94,7 @@ def train_and_save(
     info = {
         "base_model": config.base_model,
         "dataset": config.dataset,
+        "training": training_identity(config),
         "log_history": result.log_history,
         "train_runtime_s": round(result.train_runtime_s, 2),
         "samples_per_second": round(result.samples_per_second, 2),

@@ -9,15 +9,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from generator.fingerprint import FingerprintMismatch
 from generator.generate import GenerationBudgetExceeded, generate_titles
 from generator.items import TitleforgeError
 from generator.ollama_backend import OllamaBackend
 from generator.rawlog import RawLog, read_rows
-from generator.spec import load_spec
+from generator.spec import TaskSpec, load_spec
 from tests.fakes.ollama_server import FakeConfig, FakeOllama, small_model_profile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,8 +130,70 @@ def test_other_run_in_workdir_is_refused(tmp_path: Path) -> None:
     """A workdir holding another seed's calls is an error naming the fix."""
     with FakeOllama(FakeConfig()) as srv:
         _run(srv.url, tmp_path, per_label=5)
-        with pytest.raises(TitleforgeError, match="use a new --workdir"):
+        with pytest.raises(TitleforgeError, match="another --workdir"):
             _run(srv.url, tmp_path, per_label=5, seed=9)
+
+
+def _with(spec: TaskSpec, **update: object) -> TaskSpec:
+    """The spec with generation options or top-level fields replaced."""
+    gen = {k: update.pop(k) for k in ("temperature", "num_predict") if k in update}
+    return spec.model_copy(
+        update={**update, "generation": spec.generation.model_copy(update=gen)}, deep=True
+    )
+
+
+def _relabel(spec: TaskSpec) -> TaskSpec:
+    """The spec with the first label's description reworded."""
+    labels = [lb.model_copy() for lb in spec.labels]
+    labels[0] = labels[0].model_copy(update={"description": labels[0].description + " Short."})
+    return spec.model_copy(update={"labels": labels})
+
+
+@pytest.mark.parametrize(
+    ("option", "change"),
+    [
+        ("seed", lambda spec, kw: (spec, {**kw, "seed": 7})),
+        ("model", lambda spec, kw: (spec, {**kw, "model": "phi3:mini"})),
+        ("temperature", lambda spec, kw: (_with(spec, temperature=0.3), kw)),
+        ("num_predict", lambda spec, kw: (_with(spec, num_predict=300), kw)),
+        ("titles_per_call", lambda spec, kw: (_with(spec, titles_per_call=5), kw)),
+        ("labels", lambda spec, kw: (_relabel(spec), kw)),
+    ],
+)
+def test_changed_call_option_is_refused_naming_it_and_never_mixes_calls(
+    tmp_path: Path, option: str, change: Callable[..., tuple[TaskSpec, dict]]
+) -> None:
+    """Re-running a workdir with one call-shaping option changed stops, names it, and adds no row."""
+    base = {"seed": 0, "model": "phi3"}
+    with FakeOllama(FakeConfig()) as srv:
+
+        def run(spec: TaskSpec, kw: dict) -> object:
+            """generate_titles with this spec, seed and model."""
+            backend = OllamaBackend(model=kw["model"], hosts=srv.url, backoff_s=0.01, timeout_s=5)
+            return generate_titles(
+                spec, backend, tmp_path, per_label=5, seed=kw["seed"], show_progress=False
+            )
+
+        spec = load_spec("clickbait")
+        run(spec, base)
+        before = (tmp_path / "raw.jsonl").read_text()
+        with pytest.raises(FingerprintMismatch, match=rf"changed: {option}\b"):
+            run(*change(spec, base))
+        assert (tmp_path / "raw.jsonl").read_text() == before
+        rows = read_rows(tmp_path / "raw.jsonl")
+        assert {r["fingerprint"] for r in rows} == {
+            json.loads((tmp_path / "fingerprint.json").read_text())["fingerprint"]
+        }
+        # The same options resume; a higher quota only extends the same call stream.
+        res = run(spec, base)
+        assert res.calls_new == 0
+        assert generate_titles(
+            spec,
+            OllamaBackend(hosts=srv.url, backoff_s=0.01, timeout_s=5),
+            tmp_path,
+            per_label=8,
+            show_progress=False,
+        ).calls_resumed == len(rows)
 
 
 def test_truncated_last_line_is_ignored_and_not_glued(tmp_path: Path) -> None:
@@ -145,9 +209,10 @@ def test_truncated_last_line_is_ignored_and_not_glued(tmp_path: Path) -> None:
 CHILD = """
 import sys
 from pathlib import Path
+from generator.fingerprint import FingerprintMismatch
 from generator.generate import generate_titles
 from generator.ollama_backend import OllamaBackend
-from generator.spec import load_spec
+from generator.spec import TaskSpec, load_spec
 generate_titles(load_spec("clickbait"), OllamaBackend(hosts=sys.argv[1], backoff_s=0.01), Path(sys.argv[2]),
                 per_label=int(sys.argv[3]), concurrency=4, show_progress=False)
 """
