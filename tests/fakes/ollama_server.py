@@ -245,14 +245,16 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: Any) -> None:
             body = json.dumps(payload).encode()
+            # count before answering: a client that got the answer must see it counted
+            server.count(self.path, status)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            server.count(self.path, status)
 
         def _stream(self, chunks: list[dict[str, Any]]) -> None:
+            server.count(self.path, 200)
             self.send_response(200)
             self.send_header("Content-Type", "application/x-ndjson")
             self.send_header("Transfer-Encoding", "chunked")
@@ -261,7 +263,6 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 data = json.dumps(chunk).encode() + b"\n"
                 self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
-            server.count(self.path, 200)
 
         def _body(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)
