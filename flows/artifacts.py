@@ -28,6 +28,13 @@ def artifact_key(*parts: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
 
 
+def deployment_scope() -> str:
+    """The deployment this run belongs to ('' for ad-hoc runs), so each deployment keeps one history."""
+    from prefect.runtime import deployment
+
+    return deployment.name or ""
+
+
 class ProgressArtifact:
     """A progress artifact that moves while work runs, updated at most every `min_interval_s`."""
 

@@ -33,6 +33,13 @@ WorkdirOpt = Annotated[
     Path, typer.Option(help="Run directory (raw.jsonl, dataset/, model/, report.json).")
 ]
 SeedOpt = Annotated[int, typer.Option(help="Seed for every random step.")]
+RoundSeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Seed for every random step; empty draws a fresh one for a new run directory "
+        "(a resumed one keeps its recorded seed)."
+    ),
+]
 HostOpt = Annotated[
     str | None,
     typer.Option("--ollama-host", envvar="OLLAMA_HOST", help="Ollama URL(s), comma-separated."),

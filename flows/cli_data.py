@@ -25,6 +25,7 @@ from flows.cli_common import (
     RealMapOpt,
     RealOpt,
     RealTextOpt,
+    RoundSeedOpt,
     SeedOpt,
     TaskOpt,
     WorkdirOpt,
@@ -107,7 +108,7 @@ def generate(
     workdir: WorkdirOpt,
     task: TaskOpt = "clickbait",
     per_label: PerLabelOpt = 500,
-    seed: SeedOpt = 0,
+    seed: RoundSeedOpt = None,
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
@@ -133,7 +134,8 @@ def generate(
     ds = report["dataset"]
     out.print(
         f"[green]Dataset saved[/green] to {workdir / 'dataset'}: splits {ds['splits']}, "
-        f"{sum(ds['dropped'].values())} titles dropped ({len(report['audit']['flags'])} audit flags)."
+        f"{sum(ds['dropped'].values())} titles dropped ({len(report['audit']['flags'])} audit flags); "
+        f"seed {report['round']['seed']}, dataset hash {report['round']['dataset_hash']}."
     )
 
 
@@ -200,10 +202,7 @@ def run(
     ] = Path("data/runs"),
     task: TaskOpt = "clickbait",
     per_label: PerLabelOpt = 500,
-    seed: Annotated[
-        int | None,
-        typer.Option(help="Seed for every random step; a new round draws a fresh one if unset."),
-    ] = None,
+    seed: RoundSeedOpt = None,
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,

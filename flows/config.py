@@ -38,9 +38,15 @@ class GenerateConfig(BaseModel):
         500, ge=1, le=1_000_000, description="Clean, deduplicated titles wanted per label."
     )
     workdir: str = Field(
-        description="Run directory: raw.jsonl, clean.jsonl, dataset/, report.json live here."
+        description="Run directory: raw.jsonl, clean.jsonl, dataset/, report.json live here. "
+        "`{round}` becomes a new round id (UTC time and seed), so each run gets its own directory."
     )
-    seed: int = Field(0, description="Seed for prompt sampling, LLM options, balancing and split.")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="Seed for prompt sampling, LLM options, balancing and split; empty draws a "
+        "fresh one for a new round (a resumed directory keeps its recorded seed).",
+    )
     model: str | None = Field(
         None, description="Ollama model; empty uses the task spec's model (phi3 by default)."
     )
@@ -119,7 +125,7 @@ class GenerateConfig(BaseModel):
 
 
 def resolve_workdir(template: str, now: datetime | None = None) -> str:
-    """Fill `{date}` / `{datetime}` in a workdir so scheduled runs get a directory per run."""
+    """Fill `{date}` / `{datetime}` in a workdir (`{round}` is filled by flows.rounds)."""
     now = now or datetime.now(UTC)
     return template.replace("{date}", now.strftime("%Y-%m-%d")).replace(
         "{datetime}", now.strftime("%Y%m%dT%H%M%S")

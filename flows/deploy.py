@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import get_client, serve
@@ -14,6 +15,7 @@ from flows.config import GenerateConfig
 from flows.generate import generate_dataset
 from flows.llm import ensure_ollama_limit
 from flows.pipeline import PipelineConfig, TrainOptions, pipeline
+from flows.rounds import ROUND
 from generator.items import TitleforgeError
 
 NIGHTLY = "nightly"
@@ -21,12 +23,17 @@ REGENERATE = "regenerate"
 TAGS = ["titleforge"]
 
 
+def round_template(runs_dir: str, task: str) -> str:
+    """`RUNS/<task>/{round}`: filled with `<UTC time>-s<seed>` when a run starts (flows.rounds)."""
+    return f"{runs_dir}/{Path(task).stem}/{ROUND}"
+
+
 def nightly_parameters(
     task: str, per_label: int, runs_dir: str, train: TrainOptions, **generate: Any
 ) -> dict[str, Any]:
-    """Default parameters of the nightly deployment: a fresh run directory for each day."""
+    """Default parameters of the nightly deployment: each run a new round dir and a fresh seed."""
     gen = GenerateConfig(
-        task=task, per_label=per_label, workdir=f"{runs_dir}/{task}-{{date}}", **generate
+        task=task, per_label=per_label, workdir=round_template(runs_dir, task), **generate
     )
     return {"config": PipelineConfig(generate=gen, train=train).model_dump(mode="json")}
 
@@ -34,9 +41,9 @@ def nightly_parameters(
 def regenerate_parameters(
     task: str, per_label: int, runs_dir: str, **generate: Any
 ) -> dict[str, Any]:
-    """Default parameters of the manual regeneration deployment (a new directory per run)."""
+    """Default parameters of the manual regeneration deployment (a new round per run)."""
     gen = GenerateConfig(
-        task=task, per_label=per_label, workdir=f"{runs_dir}/{task}-manual-{{datetime}}", **generate
+        task=task, per_label=per_label, workdir=round_template(runs_dir, task), **generate
     )
     return {"config": gen.model_dump(mode="json")}
 

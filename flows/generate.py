@@ -10,15 +10,17 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
-from flows.config import GenerateConfig, resolve_workdir
+from flows.config import GenerateConfig
 from flows.llm import backend_from_config, check_backend, ollama_slots, retry_on_outage
 from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
+from flows.rounds import begin_round
 from generator import audit as audit_mod
 from generator import split as split_mod
 from generator.card import CardInfo, render_card
 from generator.curate import Curator
-from generator.dataset import build_dataset_dict, save_dataset
+from generator.dataset import build_dataset_dict, content_hash, save_dataset
+from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
 from generator.hub import push_dataset
 from generator.items import Title
@@ -86,9 +88,23 @@ def generate_titles_task(
             curate=curator,
             on_progress=on_progress if bar.active else None,
             show_progress=config.show_progress,
+            options=data_options(config),
         )
     bar.update(1.0, force=True)
     return result
+
+
+def data_options(config: GenerateConfig) -> dict[str, Any]:
+    """The flow's options that shape the dataset after the calls: part of the run's fingerprint."""
+    real = config.real_data
+    return {
+        "near_dup_threshold": config.near_dup_threshold,
+        "neutralise": config.neutralise,
+        "balance": config.balance,
+        "split_ratios": list(config.split_ratios),
+        # the contamination guard drops titles close to these real ones
+        "real_data": real.model_dump() if real else None,
+    }
 
 
 @task(name="audit", cache_policy=NO_CACHE)
@@ -137,9 +153,10 @@ def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
 def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
     log = get_run_logger()
-    config = config.model_copy(update={"workdir": resolve_workdir(config.workdir)})
+    config = begin_round(config)
     workdir = Path(config.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    log.info("Round %s: seed %s", workdir, config.seed)
 
     spec = load_spec_task(config.task)
     log.info(
@@ -191,7 +208,13 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo
     )
     save_dataset_task(splits, spec, card_info, workdir / "dataset")
-    report = merge_report(workdir, {"dataset": summary, "audit": audit})
+    round_info = {
+        "id": workdir.name,
+        "seed": config.seed,
+        "fingerprint": (read_fingerprint(workdir) or {}).get("fingerprint"),
+        "dataset_hash": content_hash(splits),
+    }
+    report = merge_report(workdir, {"round": round_info, "dataset": summary, "audit": audit})
     if config.hub_repo:
         summary["hub_url"] = push_dataset_task(workdir / "dataset", config.hub_repo, config.private)
         report = merge_report(workdir, {"dataset": summary})

@@ -9,11 +9,13 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.artifacts import artifact_key, publish_report, publish_tables
-from flows.config import GenerateConfig, resolve_workdir
+from flows.artifacts import artifact_key, deployment_scope, publish_report, publish_tables
+from flows.config import GenerateConfig
 from flows.finetune import finetune
 from flows.generate import generate_dataset
-from flows.report import load_report, render_report_md
+from flows.history import history_markdown, read_current, read_history, record_round
+from flows.report import load_report, merge_report, render_report_md
+from flows.rounds import begin_round
 from training.config import FinetuneConfig
 
 
@@ -73,17 +75,30 @@ def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
 def pipeline(config: PipelineConfig) -> Any:
     """Generate the dataset, finetune on it, evaluate on real data; one run directory, resumable."""
     log = get_run_logger()
-    workdir = resolve_workdir(config.generate.workdir)
-    gen_config = config.generate.model_copy(update={"workdir": workdir})
+    # the round's seed and directory are fixed once, here, so both subflows use the same ones
+    gen_config = begin_round(config.generate)
+    config = config.model_copy(update={"generate": gen_config})
+    workdir = gen_config.workdir
+    log.info("Round %s with seed %s", workdir, gen_config.seed)
     generate_dataset(gen_config)
     finetune(finetune_config_for(config, workdir))
 
-    report = load_report(Path(workdir))
+    row = record_round(Path(workdir), load_report(Path(workdir)))
+    log.info("Round %s promoted: %s (%s)", row["round"], row["promoted"], row["promotion_reason"])
+    report = merge_report(
+        Path(workdir), {"promotion": {k: row[k] for k in ("promoted", "promotion_reason")}}
+    )
     name = Path(gen_config.task).stem
     publish_report(
         artifact_key(name, "pipeline-report"), render_report_md(report), "Pipeline report"
     )
     publish_tables(artifact_key(name, "pipeline"), report)
+    runs_dir = Path(workdir).resolve().parent
+    publish_report(
+        artifact_key(deployment_scope(), name, "history"),
+        history_markdown(read_history(runs_dir), read_current(runs_dir)),
+        f"Rounds of {name}: real-data accuracy per round and which model is current",
+    )
     verdict = report.get("overfitting", {}).get("verdict")
     log.info("Pipeline finished in %s: verdict %s", workdir, verdict)
     if verdict == "overfit" and config.fail_on_overfit:

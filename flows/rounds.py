@@ -1,7 +1,8 @@
-"""Rounds: each unattended or `run`-without-workdir round gets a fresh directory and seed.
+"""Rounds: each unattended or manual round gets a fresh directory and seed, recorded with it.
 
 Layout: `<runs dir>/<task>/<round id>/`, round id = UTC minute + seed (`20261124T0600Z-s123456`),
-so rounds sort by time and an earlier round is never overwritten.
+so rounds sort by time and an earlier round is never overwritten. A workdir template holding
+`{round}` (the deployments' default) becomes such a directory when the run starts.
 """
 
 from __future__ import annotations
@@ -9,8 +10,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.config import GenerateConfig
 
 SEED_RANGE = 1_000_000  # six digits: short in directory names, plenty of distinct rounds
+ROUND = "{round}"
 
 
 def draw_seed() -> int:
@@ -24,9 +30,8 @@ def round_id(seed: int, now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%MZ')}-s{seed}"
 
 
-def new_round_dir(runs_dir: Path, task: str, seed: int, now: datetime | None = None) -> Path:
-    """Create and return a new, empty round directory; never reuse an existing one."""
-    base = runs_dir / Path(task).stem / round_id(seed, now)
+def unique_dir(base: Path) -> Path:
+    """Create and return `base`, or `base-2`, `base-3`… when taken: an earlier round stays intact."""
     path, n = base, 1
     while True:
         try:
@@ -38,11 +43,40 @@ def new_round_dir(runs_dir: Path, task: str, seed: int, now: datetime | None = N
             path = base.with_name(f"{base.name}-{n}")
 
 
+def new_round_dir(runs_dir: Path, task: str, seed: int, now: datetime | None = None) -> Path:
+    """Create and return a new, empty round directory; never reuse an existing one."""
+    return unique_dir(runs_dir / Path(task).stem / round_id(seed, now))
+
+
+def recorded_seed(workdir: Path) -> int | None:
+    """The seed a run directory was started with (from its fingerprint), if any."""
+    from generator.fingerprint import read_fingerprint
+
+    stored = read_fingerprint(workdir) if workdir.is_dir() else None
+    seed = (stored or {}).get("components", {}).get("seed")
+    return int(seed) if seed is not None else None
+
+
 def start_round(
     workdir: Path | None, runs_dir: Path, task: str, seed: int | None
 ) -> tuple[Path, int]:
-    """The run directory and seed: as given, or a new round (fresh seed unless one is given)."""
+    """The run directory and seed: a given workdir resumes with its recorded seed; else a new round."""
     if workdir is not None:
-        return workdir, 0 if seed is None else seed
+        if seed is None:
+            seed = recorded_seed(workdir)
+        return workdir, draw_seed() if seed is None else seed
     seed = draw_seed() if seed is None else seed
     return new_round_dir(runs_dir, task, seed), seed
+
+
+def begin_round(config: GenerateConfig) -> GenerateConfig:
+    """The config with a concrete seed and run directory (`{round}` and `{date}` filled in)."""
+    from flows.config import resolve_workdir
+
+    template = resolve_workdir(config.workdir)
+    if ROUND in template:
+        seed = draw_seed() if config.seed is None else config.seed
+        workdir = unique_dir(Path(template.replace(ROUND, round_id(seed))))
+        return config.model_copy(update={"seed": seed, "workdir": str(workdir)})
+    workdir, seed = start_round(Path(template), Path(), config.task, config.seed)
+    return config.model_copy(update={"seed": seed, "workdir": str(workdir)})

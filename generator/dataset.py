@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,3 +37,16 @@ def save_dataset(dd: DatasetDict, card: str, out_dir: Path) -> None:
     (tmp / "README.md").write_text(card, encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
+
+
+def content_hash(splits: Mapping[str, Sequence[Title]]) -> str:
+    """sha256 of every split's (label, text) rows in order: equal for equal datasets, run after run.
+
+    Hashing the saved files would not do: `save_to_disk` stores a random fingerprint per save.
+    """
+    h = hashlib.sha256()
+    for name in sorted(splits):
+        h.update(f"\x1e{name}\x1e".encode())
+        for t in splits[name]:
+            h.update(f"{t.label}\x1f{t.text}\x1d".encode())
+    return h.hexdigest()[:16]

@@ -5,10 +5,11 @@ What is in it, and why:
   attributes, titles per call, spec version: they are the prompt;
 - LLM model, temperature, num_predict and the run seed: they decide each reply;
 So two runs with one fingerprint ask the same questions with the same per-call seeds, and their
-raw.jsonl rows may be mixed (that is what resuming does).  Left out on purpose: the quota
-(`per_label`: a higher quota resumes the same call stream further) and cleaning, near-dup and split
-options, which are re-applied to all raw rows on every run and so never make rows incompatible;
-they shape the dataset, not the calls, and the dataset hash in report.json covers them.
+raw.jsonl rows may be mixed (that is what resuming does).  The task's cleaning options
+and the flow's dedupe, neutralise, balance, split and real-data options shape the dataset from
+those calls: they are in it too (the flow passes them), so a changed value is refused rather than
+quietly giving another dataset in the same directory. Left out on purpose: the quota (`per_label`:
+a higher quota resumes the same call stream further).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def call_components(spec: TaskSpec, seed: int, model: str | None = None) -> dict
         "labels": [label.model_dump() for label in spec.labels],
         "attributes": spec.attributes,
         "titles_per_call": spec.titles_per_call,
+        "cleaning": spec.cleaning.model_dump(mode="json"),
         "model": model or gen.model,
         "temperature": gen.temperature,
         "num_predict": gen.num_predict,

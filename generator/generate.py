@@ -101,6 +101,7 @@ class _Runner:
         per_label: int,
         seed: int,
         curate: Curate,
+        options: Mapping[str, Any] | None = None,
     ):
         self.spec, self.backend, self.per_label, self.seed, self.curate = (
             spec,
@@ -110,6 +111,7 @@ class _Runner:
             curate,
         )
         self.pid = prompt_id(spec)
+        self.options = dict(options or {})
         self.raw_path = workdir / "raw.jsonl"
         self.rows = read_rows(self.raw_path)
         self._check_same_run()
@@ -123,7 +125,7 @@ class _Runner:
     def _check_same_run(self) -> None:
         """A workdir belongs to one call fingerprint: mixing runs would corrupt the resume log."""
         model = getattr(self.backend, "model", None) or None
-        components = call_components(self.spec, self.seed, model)
+        components = call_components(self.spec, self.seed, model) | self.options
         self.fingerprint = claim_workdir(self.raw_path.parent, components, self.rows)
         # Rows logged before fingerprints existed: the old prompt/seed identity still applies.
         other = next(
@@ -248,12 +250,17 @@ def generate_titles(
     curate: Curate | None = None,
     on_progress: Callable[[dict[str, int], int], None] | None = None,
     show_progress: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> GenerationResult:
-    """Call the LLM until every label has `per_label` survivors; resumable from DIR/raw.jsonl."""
+    """Call the LLM until every label has `per_label` survivors; resumable from DIR/raw.jsonl.
+
+    `options`: the caller's data-shaping options (dedupe, balance, split…), added to the run's
+    fingerprint so a re-run with other values is refused rather than mixed.
+    """
     if per_label < 1:
         raise TitleforgeError(f"per_label must be at least 1, got {per_label}.")
     workdir.mkdir(parents=True, exist_ok=True)
-    run = _Runner(spec, backend, workdir, per_label, seed, curate or _default_curate(spec))
+    run = _Runner(spec, backend, workdir, per_label, seed, curate or _default_curate(spec), options)
     budget = max_calls if max_calls is not None else default_max_calls(spec, per_label)
     in_flight: Counter[str] = Counter()
     futures: dict[Future[tuple[dict[str, Any], BackendUnavailable | None]], str] = {}

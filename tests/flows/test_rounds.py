@@ -32,7 +32,12 @@ def test_new_rounds_draw_fresh_seeds_and_a_given_seed_or_workdir_is_kept(tmp_pat
     assert len(seeds) > 1
     path, seed = start_round(None, tmp_path, "news_topic", 42)
     assert seed == 42 and path.name.endswith("-s42") and path.parent.name == "news_topic"
-    assert start_round(tmp_path / "w", tmp_path, "clickbait", None) == (tmp_path / "w", 0)
+    # an explicit new workdir without a seed is a new round too; a resumed one keeps its seed
+    workdir, fresh = start_round(tmp_path / "w", tmp_path, "clickbait", None)
+    assert workdir == tmp_path / "w" and fresh >= 0
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "fingerprint.json").write_text('{"components": {"seed": 77}}')
+    assert start_round(tmp_path / "w", tmp_path, "clickbait", None) == (tmp_path / "w", 77)
 
 
 def test_run_without_workdir_starts_a_new_round_below_runs_dir(tmp_path: Path) -> None:

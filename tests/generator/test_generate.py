@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -149,9 +151,46 @@ def _relabel(spec: TaskSpec) -> TaskSpec:
     return spec.model_copy(update={"labels": labels})
 
 
+def _retemplated(spec: TaskSpec, which: str) -> TaskSpec:
+    """The spec reading a copy of its templates in which one template has an extra sentence."""
+    src = spec.template_path("system").parent  # type: ignore[arg-type]
+    dst = Path(tempfile.mkdtemp()) / "templates"
+    shutil.copytree(src, dst)
+    path = dst / Path(getattr(spec.templates, which)).name
+    path.write_text(path.read_text() + "\nBe concise.\n")
+    return spec.model_copy(update={"base_dir": dst.parent})
+
+
+def _cleaning(spec: TaskSpec) -> TaskSpec:
+    """The spec with one cleaning option flipped."""
+    cleaning = spec.cleaning.model_copy(update={"strip_hashtags": not spec.cleaning.strip_hashtags})
+    return spec.model_copy(update={"cleaning": cleaning})
+
+
+DATA_OPTIONS = {"near_dup_threshold": 0.8, "balance": "downsample", "split_ratios": [0.8, 0.1, 0.1]}
+
+
 @pytest.mark.parametrize(
     ("option", "change"),
     [
+        ("system_template", lambda spec, kw: (_retemplated(spec, "system"), kw)),
+        ("user_template", lambda spec, kw: (_retemplated(spec, "user"), kw)),
+        ("cleaning", lambda spec, kw: (_cleaning(spec), kw)),
+        (
+            "near_dup_threshold",
+            lambda spec, kw: (spec, {**kw, "options": {**DATA_OPTIONS, "near_dup_threshold": 0.6}}),
+        ),
+        (
+            "balance",
+            lambda spec, kw: (spec, {**kw, "options": {**DATA_OPTIONS, "balance": "none"}}),
+        ),
+        (
+            "split_ratios",
+            lambda spec, kw: (
+                spec,
+                {**kw, "options": {**DATA_OPTIONS, "split_ratios": [0.7, 0.2, 0.1]}},
+            ),
+        ),
         ("seed", lambda spec, kw: (spec, {**kw, "seed": 7})),
         ("model", lambda spec, kw: (spec, {**kw, "model": "phi3:mini"})),
         ("temperature", lambda spec, kw: (_with(spec, temperature=0.3), kw)),
@@ -164,14 +203,20 @@ def test_changed_call_option_is_refused_naming_it_and_never_mixes_calls(
     tmp_path: Path, option: str, change: Callable[..., tuple[TaskSpec, dict]]
 ) -> None:
     """Re-running a workdir with one call-shaping option changed stops, names it, and adds no row."""
-    base = {"seed": 0, "model": "phi3"}
+    base = {"seed": 0, "model": "phi3", "options": DATA_OPTIONS}
     with FakeOllama(FakeConfig()) as srv:
 
         def run(spec: TaskSpec, kw: dict) -> object:
             """generate_titles with this spec, seed and model."""
             backend = OllamaBackend(model=kw["model"], hosts=srv.url, backoff_s=0.01, timeout_s=5)
             return generate_titles(
-                spec, backend, tmp_path, per_label=5, seed=kw["seed"], show_progress=False
+                spec,
+                backend,
+                tmp_path,
+                per_label=5,
+                seed=kw["seed"],
+                show_progress=False,
+                options=kw["options"],
             )
 
         spec = load_spec("clickbait")
@@ -193,6 +238,7 @@ def test_changed_call_option_is_refused_naming_it_and_never_mixes_calls(
             tmp_path,
             per_label=8,
             show_progress=False,
+            options=DATA_OPTIONS,
         ).calls_resumed == len(rows)
 
 
