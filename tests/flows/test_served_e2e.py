@@ -287,3 +287,70 @@ def test_cron_schedule_fires_and_the_scheduled_run_completes(
     print(f"scheduled run {final['name']} {state['type']} after {time.monotonic() - t0:.0f} s")
     assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
     assert "Failed step load-spec" in failed.stderr and "Unknown task 'nosuch'" in failed.stderr
+
+
+@pytest.mark.slow
+def test_prefect_deploy_with_a_process_worker_fires_on_schedule(
+    prefect_server: tuple[str, dict[str, str]],
+    tmp_path: Path,
+    tiny_albert: Path,
+    real_clickbait_csv: Path,
+) -> None:
+    """`prefect deploy` from prefect.yaml + a process worker: the scheduler's run completes."""
+    api, env = prefect_server
+    env = {**env, "TITLEFORGE_HOME": str(REPO)}
+    runs = tmp_path / "runs"
+    prefect = [sys.executable, "-m", "prefect", "--no-prompt"]
+    t0 = time.monotonic()
+    with FakeOllama(FakeConfig(profile="small-model", seed=4)) as fake:
+        params = {
+            "config": {
+                "generate": {
+                    "task": "clickbait",
+                    "per_label": 20,
+                    "workdir": f"{runs}/clickbait/{{round}}",
+                    "ollama_host": fake.url,
+                    "real_data": {"source": str(real_clickbait_csv)},
+                    "show_progress": False,
+                },
+                "train": {"base_model": str(tiny_albert), "epochs": 1},
+                "fail_on_overfit": False,
+            }
+        }
+        for args in (
+            ["work-pool", "create", "titleforge", "--type", "process"],
+            ["deploy", "--name", "nightly", "--cron", "* * * * *", "--params", json.dumps(params)],
+        ):
+            done = subprocess.run(
+                [*prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+            )
+            assert done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
+        with (tmp_path / "worker.log").open("wb") as log:
+            worker = subprocess.Popen(
+                [*prefect, "worker", "start", "--pool", "titleforge"],
+                cwd=tmp_path,  # the deployment's pull step, not the worker's cwd, finds the code
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            final: dict = {}
+            while time.monotonic() - t0 < 240 and not final:
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-4000:]
+                for fr in _api(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
+                    if fr["auto_scheduled"] and fr["state"]["type"] in {
+                        "COMPLETED",
+                        "FAILED",
+                        "CRASHED",
+                    }:
+                        final = fr
+                time.sleep(3)
+        finally:
+            _stop(worker)
+    worker_log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert final, ("no scheduled run finished within 240 s", worker_log[-4000:])
+    assert final["state"]["type"] == "COMPLETED", (final["state"], worker_log[-4000:])
+    rounds = [p for p in (runs / "clickbait").iterdir() if p.is_dir()]
+    assert rounds and all((p / "report.json").exists() for p in rounds[:1]), rounds
+    print(f"worker ran scheduled {final['name']} in {time.monotonic() - t0:.0f} s")
