@@ -84,6 +84,16 @@ class GenerateConfig(BaseModel):
         False,
         description="Rewrite or drop what the shortcut audit flags until the probe is near chance.",
     )
+    label_noise: Literal["off", "report", "drop"] = Field(
+        "report",
+        description="Label-noise check (cross-validated probe + cleanlab): report the titles whose "
+        "label it confidently contradicts, drop them (reason `label_noise`), or skip the check.",
+    )
+    label_noise_encoder: str | None = Field(
+        None,
+        description="Frozen encoder for the label-noise probe (Hub id or local path); empty uses "
+        "character n-gram TF-IDF, which needs no model.",
+    )
     balance: Literal["downsample", "none"] = Field(
         "downsample", description="How to balance labels before splitting."
     )

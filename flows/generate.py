@@ -101,6 +101,7 @@ def data_options(config: GenerateConfig) -> dict[str, Any]:
         "near_dup_threshold": config.near_dup_threshold,
         "neutralise": config.neutralise,
         "balance": config.balance,
+        "label_noise": [config.label_noise, config.label_noise_encoder],
         "split_ratios": list(config.split_ratios),
         # the contamination guard drops titles close to these real ones
         "real_data": real.model_dump() if real else None,
@@ -119,6 +120,29 @@ def neutralise_task(
 ) -> tuple[list[Title], list[Any]]:
     """Rewrite or drop what the audit flags."""
     return audit_mod.neutralise(items, audit, seed=seed)
+
+
+@task(name="label-noise", cache_policy=NO_CACHE)
+def label_noise_task(
+    items: list[Title], labels: list[str], config: GenerateConfig
+) -> tuple[list[Title], dict[str, Any]]:
+    """Flag titles whose label a cross-validated probe confidently contradicts; drop them if asked."""
+    from training.labelnoise import find_label_noise, text_features
+
+    texts = [t.text for t in items]
+    index = {name: i for i, name in enumerate(labels)}
+    try:
+        features = text_features(texts, config.label_noise_encoder, seed=config.seed or 0)
+        noise = find_label_noise(
+            features, [index[t.label] for t in items], labels, seed=config.seed or 0
+        )
+    except ValueError as exc:  # too few titles per label for k-fold: say so, keep everything
+        return items, {"mode": config.label_noise, "skipped": str(exc)}
+    summary = {"mode": config.label_noise, **noise.summary(texts, labels)}
+    if config.label_noise == "drop":
+        flagged = set(noise.indices)
+        items = [t for i, t in enumerate(items) if i not in flagged]
+    return items, summary
 
 
 @task(name="balance-and-split", cache_policy=NO_CACHE)
@@ -194,8 +218,18 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
             "Neutralised: %s; probe accuracy now %.3f", actions, audit["shortcut_probe_accuracy"]
         )
 
+    noise: dict[str, Any] | None = None
+    if config.label_noise != "off":
+        before = len(items)
+        items, noise = label_noise_task(items, spec.label_names, config)
+        log.info("Label noise: %s flagged (%s)", noise.get("flagged", 0), config.label_noise)
+        dropped_noise = before - len(items)
     splits = split_task(items, config)
     summary = dataset_summary(result)
+    if noise is not None:
+        summary["label_noise"] = noise
+        if dropped_noise:
+            summary["dropped"]["label_noise"] = dropped_noise
     summary["splits"] = {name: len(part) for name, part in splits.items()}
     summary["kept"] = sum(summary["splits"].values())
     summary["per_label"] = dict(Counter(t.label for part in splits.values() for t in part))

@@ -53,6 +53,12 @@ class FakeConfig:
     broken_json_rate: float = 0.0  # with `format`, reply cut-off JSON
     refusal_rate: float = 0.0
     dup_rate: float = 0.0  # fraction of titles that repeat (or nearly repeat) an earlier one
+    # fraction of titles written for another label (a small model's factual title when asked
+    # for clickbait); which label is told by `wrong_labels`
+    wrong_label_rate: float = 0.0
+    wrong_labels: dict[str, str] = field(
+        default_factory=lambda: {"clickbait": "factual", "factual": "clickbait"}
+    )
     slots: int = 4  # requests processed at once, like OLLAMA_NUM_PARALLEL
     per_call_overhead_s: float = 0.0
     per_token_s: float = 0.0
@@ -154,6 +160,11 @@ class FakeOllama:
         if rng.random() < self.config.refusal_rate:
             return rng.choice(REFUSALS)
         titles = [self._title(label, rng) for _ in range(n)]
+        other = self.config.wrong_labels.get(label.lower())
+        if self.config.wrong_label_rate > 0 and other:  # no extra draws otherwise: same replies
+            for i in range(n):
+                if rng.random() < self.config.wrong_label_rate:
+                    titles[i] = make_title(other, rng)
         messy = self.config.profile == "small-model"
         if messy:
             titles = [self._mess(t, label, rng) for t in titles]

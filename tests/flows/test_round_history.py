@@ -156,3 +156,28 @@ def test_three_pipeline_rounds_give_three_history_rows_and_one_trend_artifact(
     latest = max(arts, key=lambda a: a.created)
     assert "data:image/png;base64," in latest.data
     assert all(r["round"] in latest.data for r in rows)
+
+
+def test_label_noise_drop_removes_wrongly_labelled_titles(tmp_path: Path) -> None:
+    """A model that writes 8% of titles for the other label: `drop` removes most, counted."""
+    from flows.generate import generate_dataset
+
+    fake_cfg = FakeConfig(seed=2, wrong_label_rate=0.08)
+    with FakeOllama(fake_cfg) as fake:
+        report = generate_dataset(
+            GenerateConfig(
+                task="clickbait",
+                per_label=150,
+                workdir=str(tmp_path / "run"),
+                seed=3,
+                ollama_host=fake.url,
+                label_noise="drop",
+                balance="none",
+                show_progress=False,
+            )
+        )
+    ds = report["dataset"]
+    noise = ds["label_noise"]
+    assert noise["mode"] == "drop" and noise["flagged"] == ds["dropped"]["label_noise"] > 0
+    # every example shown was flagged against its given label
+    assert all(e["given"] != e["suggested"] for e in noise["examples"])
