@@ -216,13 +216,38 @@ def run(
     hub_repo: HubRepoOpt = None,
     hub_model: HubModelOpt = None,
     private: PrivateOpt = False,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=50,
+            help="Feedback rounds: each a new round dir whose prompts are steered by the previous "
+            "round's mistakes on the real selection part.",
+        ),
+    ] = 1,
 ) -> None:
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
     opts = dict(locals())
+    if rounds > 1 and workdir is not None:
+        err.print(
+            f"[red]Error:[/red] --rounds {rounds} makes {rounds} new round directories below "
+            "--runs-dir, so it cannot fill one --workdir: leave --workdir out (or use --rounds 1)."
+        )
+        raise typer.Exit(2)
+    for number in range(1, rounds + 1):
+        if rounds > 1:
+            out.print(f"[bold]Round {number} of {rounds}[/bold]")
+        # a given seed seeds the first round; later rounds draw their own (each a new sample)
+        _one_round(opts, seed if number == 1 else None)
+
+
+def _one_round(opts: dict[str, Any], seed: int | None) -> None:
+    """One pipeline round: a new (or the given) run directory, locked while it is written."""
     from flows.rounds import start_round
 
-    new_round = workdir is None
-    workdir, opts["seed"] = start_round(workdir, runs_dir, task, seed)
+    opts = dict(opts)
+    new_round = opts["workdir"] is None
+    workdir, opts["seed"] = start_round(opts["workdir"], opts["runs_dir"], opts["task"], seed)
     opts["workdir"] = workdir
     gen = gen_from_cli(opts)
     if new_round:
@@ -232,10 +257,13 @@ def run(
         from flows.pipeline import PipelineConfig, TrainOptions, pipeline
 
         train_opts = validated(
-            TrainOptions, base_model=base_model, epochs=epochs, hub_model=hub_model
+            TrainOptions,
+            base_model=opts["base_model"],
+            epochs=opts["epochs"],
+            hub_model=opts["hub_model"],
         )
         config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
-        need_hub_token(hub_model)
+        need_hub_token(opts["hub_model"])
         preflight_generate(gen)
         with friendly_errors():
             report = pipeline(config)

@@ -94,6 +94,16 @@ class GenerateConfig(BaseModel):
         description="Frozen encoder for the label-noise probe (Hub id or local path); empty uses "
         "character n-gram TF-IDF, which needs no model.",
     )
+    guidance: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra prompt lines per label (feedback rounds fill this from the previous "
+        "round's mistakes on the real selection part; real titles are never quoted).",
+    )
+    carry_from: str | None = Field(
+        None,
+        description="A previous round's dataset directory whose titles join this round's "
+        "(deduplicated union); feedback rounds set it.",
+    )
     balance: Literal["downsample", "none"] = Field(
         "downsample", description="How to balance labels before splitting."
     )

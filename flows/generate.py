@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
 from flows.config import GenerateConfig
+from flows.curation import carry_forward_task, data_options, label_noise_task
 from flows.llm import backend_from_config, check_backend, ollama_slots, retry_on_outage
 from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
@@ -23,7 +24,7 @@ from generator.dataset import build_dataset_dict, content_hash, save_dataset
 from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
 from generator.hub import push_dataset
-from generator.items import Title
+from generator.items import Title, TitleforgeError
 from generator.neardup import neighbourhoods
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import prompt_id
@@ -94,20 +95,6 @@ def generate_titles_task(
     return result
 
 
-def data_options(config: GenerateConfig) -> dict[str, Any]:
-    """The flow's options that shape the dataset after the calls: part of the run's fingerprint."""
-    real = config.real_data
-    return {
-        "near_dup_threshold": config.near_dup_threshold,
-        "neutralise": config.neutralise,
-        "balance": config.balance,
-        "label_noise": [config.label_noise, config.label_noise_encoder],
-        "split_ratios": list(config.split_ratios),
-        # the contamination guard drops titles close to these real ones
-        "real_data": real.model_dump() if real else None,
-    }
-
-
 @task(name="audit", cache_policy=NO_CACHE)
 def audit_task(items: list[Title], real: list[Title] | None, seed: int) -> dict[str, Any]:
     """Measure label-revealing surface features and how well a probe predicts labels from them."""
@@ -120,29 +107,6 @@ def neutralise_task(
 ) -> tuple[list[Title], list[Any]]:
     """Rewrite or drop what the audit flags."""
     return audit_mod.neutralise(items, audit, seed=seed)
-
-
-@task(name="label-noise", cache_policy=NO_CACHE)
-def label_noise_task(
-    items: list[Title], labels: list[str], config: GenerateConfig
-) -> tuple[list[Title], dict[str, Any]]:
-    """Flag titles whose label a cross-validated probe confidently contradicts; drop them if asked."""
-    from training.labelnoise import find_label_noise, text_features
-
-    texts = [t.text for t in items]
-    index = {name: i for i, name in enumerate(labels)}
-    try:
-        features = text_features(texts, config.label_noise_encoder, seed=config.seed or 0)
-        noise = find_label_noise(
-            features, [index[t.label] for t in items], labels, seed=config.seed or 0
-        )
-    except ValueError as exc:  # too few titles per label for k-fold: say so, keep everything
-        return items, {"mode": config.label_noise, "skipped": str(exc)}
-    summary = {"mode": config.label_noise, **noise.summary(texts, labels)}
-    if config.label_noise == "drop":
-        flagged = set(noise.indices)
-        items = [t for i, t in enumerate(items) if i not in flagged]
-    return items, summary
 
 
 @task(name="balance-and-split", cache_policy=NO_CACHE)
@@ -183,6 +147,14 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     log.info("Round %s: seed %s", workdir, config.seed)
 
     spec = load_spec_task(config.task)
+    if config.guidance:
+        unknown = sorted(set(config.guidance) - set(spec.label_names))
+        if unknown:
+            raise TitleforgeError(
+                f"guidance names labels {unknown} that task {spec.name!r} does not have: use "
+                f"{spec.label_names}."
+            )
+        spec = spec.model_copy(update={"guidance": config.guidance})
     log.info(
         "Task %r: labels %s, prompt %s", spec.name, [lb.name for lb in spec.labels], prompt_id(spec)
     )
@@ -218,6 +190,10 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
             "Neutralised: %s; probe accuracy now %.3f", actions, audit["shortcut_probe_accuracy"]
         )
 
+    carried = 0
+    if config.carry_from:
+        items, carried = carry_forward_task(items, config.carry_from, spec.label_names)
+        log.info("Carried %d titles from %s (deduplicated union)", carried, config.carry_from)
     noise: dict[str, Any] | None = None
     if config.label_noise != "off":
         before = len(items)
@@ -226,6 +202,8 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         dropped_noise = before - len(items)
     splits = split_task(items, config)
     summary = dataset_summary(result)
+    if config.carry_from:
+        summary["carried"] = {"from": config.carry_from, "titles": carried}
     if noise is not None:
         summary["label_noise"] = noise
         if dropped_noise:
@@ -244,6 +222,7 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     save_dataset_task(splits, spec, card_info, workdir / "dataset")
     round_info = {
         "id": workdir.name,
+        "task": spec.name,
         "seed": config.seed,
         "fingerprint": (read_fingerprint(workdir) or {}).get("fingerprint"),
         "dataset_hash": content_hash(splits),

@@ -50,6 +50,7 @@ def round_row(workdir: Path, report: Mapping[str, Any]) -> dict[str, Any]:
     hub = report.get("hub") or {}
     return {
         "round": rnd.get("id") or workdir.name,
+        "task": rnd.get("task"),
         "path": str(workdir.resolve()),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": rnd.get("seed"),
@@ -63,6 +64,8 @@ def round_row(workdir: Path, report: Mapping[str, Any]) -> dict[str, Any]:
         "real_n": n,
         "real_ci95": list(wilson_interval(acc, n)) if acc is not None and n else None,
         "real_per_label": real.get("per_label_accuracy") or {},
+        "real_selection_accuracy": (report.get("real_selection") or {}).get("accuracy"),
+        "guidance_from": (report.get("feedback_used") or {}).get("from_round"),
         "verdict": (report.get("overfitting") or {}).get("verdict"),
         "pushed_revision": hub.get("revision") if hub.get("pushed") else None,
     }

@@ -45,6 +45,11 @@ class PipelineConfig(BaseModel):
         description="Dataset generation (task, quota, Ollama, real data, Hub)."
     )
     train: TrainOptions = Field(default_factory=TrainOptions, description="Finetuning options.")
+    learn_from_previous: bool = Field(
+        True,
+        description="Feedback rounds: steer this round's prompts by the previous round's mistakes "
+        "on the real selection part, and carry its titles forward (deduplicated union).",
+    )
     fail_on_overfit: bool = Field(
         True,
         description="Mark the run Failed when the model's verdict is `overfit` (it is never pushed).",
@@ -71,18 +76,44 @@ def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
     )
 
 
+def with_feedback(gen: GenerateConfig) -> tuple[GenerateConfig, str | None]:
+    """The config steered by the last finished round of this runs dir (guidance + carried titles)."""
+    from generator.spec import load_spec
+
+    workdir, task = Path(gen.workdir), load_spec(gen.task).name
+    for row in reversed(read_history(workdir.resolve().parent)):
+        previous = Path(row["path"])
+        if previous.resolve() == workdir.resolve() or row.get("task") != task:
+            continue  # a resumed round does not learn from itself, nor a task from another
+        feedback = load_report(previous).get("feedback") or {}
+        dataset = previous / "dataset"
+        update: dict[str, Any] = {"guidance": feedback.get("lines") or {}}
+        if dataset.is_dir():
+            update["carry_from"] = str(dataset)
+        return gen.model_copy(update=update), row["round"]
+    return gen, None
+
+
 @flow(name="pipeline")
 def pipeline(config: PipelineConfig) -> Any:
     """Generate the dataset, finetune on it, evaluate on real data; one run directory, resumable."""
     log = get_run_logger()
     # the round's seed and directory are fixed once, here, so both subflows use the same ones
     gen_config = begin_round(config.generate)
+    feedback_from = None
+    if config.learn_from_previous and not gen_config.guidance:
+        gen_config, feedback_from = with_feedback(gen_config)
     config = config.model_copy(update={"generate": gen_config})
     workdir = gen_config.workdir
     log.info("Round %s with seed %s", workdir, gen_config.seed)
     generate_dataset(gen_config)
     finetune(finetune_config_for(config, workdir))
 
+    if feedback_from:
+        merge_report(
+            Path(workdir),
+            {"feedback_used": {"from_round": feedback_from, "guidance": gen_config.guidance}},
+        )
     row = record_round(Path(workdir), load_report(Path(workdir)))
     log.info("Round %s promoted: %s (%s)", row["round"], row["promoted"], row["promotion_reason"])
     report = merge_report(

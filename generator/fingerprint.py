@@ -48,6 +48,7 @@ def call_components(spec: TaskSpec, seed: int, model: str | None = None) -> dict
         "attributes": spec.attributes,
         "titles_per_call": spec.titles_per_call,
         "cleaning": spec.cleaning.model_dump(mode="json"),
+        "guidance": spec.guidance,
         "model": model or gen.model,
         "temperature": gen.temperature,
         "num_predict": gen.num_predict,

@@ -62,7 +62,7 @@ def prompt_id(spec: TaskSpec) -> str:
     for which in ("system", "user"):
         h.update(spec.template_path(which).read_bytes())  # type: ignore[arg-type]
     shape = spec.model_dump(
-        include={"labels", "attributes", "titles_per_call", "generation", "version"}
+        include={"labels", "attributes", "titles_per_call", "generation", "version", "guidance"}
     )
     h.update(json.dumps(shape, sort_keys=True).encode())
     return f"{spec.name}/{Path(spec.templates.user).name.split('.')[0]}@{h.hexdigest()[:12]}"
@@ -95,6 +95,7 @@ def plan_call(spec: TaskSpec, label: str, index: int, seed: int) -> PlannedCall:
         "labels": spec.labels,
         "n": spec.titles_per_call,
         "attributes": attributes,
+        "guidance": spec.guidance.get(label, []),
     }
     gen = spec.generation
     return PlannedCall(

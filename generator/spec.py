@@ -96,6 +96,11 @@ class TaskSpec(BaseModel):
         default_factory=GenerationOptions, description="LLM options."
     )
     cleaning: CleanOptions = Field(default_factory=CleanOptions, description="Cleaning options.")
+    guidance: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Extra prompt lines per label; feedback rounds fill it from the last round's "
+        "mistakes on real data.",
+    )
     base_dir: Path = Field(
         REPO_ROOT / "prompts", exclude=True, description="Folder of the spec file."
     )

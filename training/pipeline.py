@@ -15,6 +15,7 @@ from training.config import FinetuneConfig
 from training.data import align_labels, load_labelled, load_splits
 from training.diversity import diversity
 from training.evaluate import Scored, error_analysis, score
+from training.feedback import derive_guidance
 from training.metrics import compute_metrics
 from training.plots import confusion_png, loss_png
 from training.predict import Predictor
@@ -225,6 +226,15 @@ def build_report(
         # mistakes are shown (and fed back) from the selection part only: the test part stays unseen
         report["error_analysis"] = error_analysis(
             data.real["text"], data.real["label"], selection, data.label_names
+        )
+        train_split = data.splits["train"]
+        report["feedback"] = derive_guidance(
+            data.real["text"],
+            data.real["label"],
+            [int(p) for p in selection.preds],
+            data.label_names,
+            train_split["text"],
+            train_split["label"],
         )
     return report
 

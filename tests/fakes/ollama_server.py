@@ -13,6 +13,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +22,8 @@ from typing import Any
 from tests.fakes.titles import make_title
 
 _CATEGORY = re.compile(r"Category:\s*(.+)")
+# feedback guidance lists subjects to cover; a model that follows it writes about them
+_TOPICS = re.compile(r"Cover subjects such as: ([^\n]+?)\.\s*$", re.M)
 _COUNT = re.compile(r"(\d+)\s+(?:\w+\s+){0,3}?(?:titles|headlines)", re.I)
 EMOJIS = ["😱", "🔥", "👀", "🤯", "✨", "💰", "😂"]
 PREAMBLES = [
@@ -159,7 +162,9 @@ class FakeOllama:
         n = min(int(n_match.group(1)), 50) if n_match else 5
         if rng.random() < self.config.refusal_rate:
             return rng.choice(REFUSALS)
-        titles = [self._title(label, rng) for _ in range(n)]
+        topics_match = _TOPICS.search(prompt)
+        topics = [w.strip() for w in topics_match.group(1).split(",")] if topics_match else []
+        titles = [self._title(label, rng, topics) for _ in range(n)]
         other = self.config.wrong_labels.get(label.lower())
         if self.config.wrong_label_rate > 0 and other:  # no extra draws otherwise: same replies
             for i in range(n):
@@ -197,11 +202,11 @@ class FakeOllama:
             lines += ["", rng.choice(NOTES)]
         return "\n".join(lines)
 
-    def _title(self, label: str, rng: random.Random) -> str:
+    def _title(self, label: str, rng: random.Random, topics: Sequence[str] = ()) -> str:
         """A fresh title, or (dup_rate) a repeat / one-word variant of an earlier one."""
         # draw every random number unconditionally so replies do not depend on history size
         repeat, pick, variant = rng.random(), rng.random(), rng.random()
-        title = make_title(label, rng)
+        title = make_title(label, rng, topics)
         with self._lock:
             seen = self._history.setdefault(label, [])
             if seen and repeat < self.config.dup_rate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 PEOPLE = [
     "Teacher",
@@ -282,9 +283,16 @@ def _slots(rng: random.Random) -> dict[str, str]:
     }
 
 
-def make_title(label: str, rng: random.Random) -> str:
-    """A plausible headline for `label` (generic for unknown labels), before any LLM artefacts."""
+def make_title(label: str, rng: random.Random, topics: Sequence[str] = ()) -> str:
+    """A plausible headline for `label` (generic for unknown labels), before any LLM artefacts.
+
+    `topics`: words the prompt asked to cover; like a model following instructions, most titles
+    then take one of them as their subject.
+    """
     slots = _slots(rng)
+    if topics and rng.random() < 0.7:
+        word = rng.choice(list(topics))
+        slots.update(thing=word, subject=word, thing2=word, tech=word)
     low = label.lower()
     if low == "clickbait":
         return rng.choice(CLICKBAIT).format(**slots)
