@@ -205,8 +205,11 @@ def history_markdown(rows: Sequence[Mapping[str, Any]], current: Mapping[str, An
         "",
         f"![real-data accuracy per round](data:image/png;base64,{png})",
         "",
-        "| round | seed | fingerprint | titles | dropped | synthetic acc | real acc (95% CI) | verdict | promoted | revision |",
-        "|---|---:|---|---:|---:|---:|---|---|---|---|",
+        "Real accuracy is on the sealed test part; *selection* is the part that drives choices.",
+        "",
+        "| round | seed | fingerprint | titles | dropped | synthetic acc | selection acc "
+        "| real test acc (95% CI) | verdict | promoted | guided by | revision |",
+        "|---|---:|---|---:|---:|---:|---:|---|---|---|---|---|",
     ]
     for r in rows:
         ci = r.get("real_ci95")
@@ -218,7 +221,8 @@ def history_markdown(rows: Sequence[Mapping[str, Any]], current: Mapping[str, An
         lines.append(
             f"| {_cell(r.get('round'))} | {_cell(r.get('seed'))} | {_cell(r.get('fingerprint'))} "
             f"| {_cell(r.get('dataset_size'))} | {sum((r.get('drops') or {}).values())} "
-            f"| {_cell(r.get('synthetic_accuracy'))} | {real} | {_cell(r.get('verdict'))} "
-            f"| {'yes' if r.get('promoted') else 'no'} | {_cell(r.get('pushed_revision'))} |"
+            f"| {_cell(r.get('synthetic_accuracy'))} | {_cell(r.get('real_selection_accuracy'))} "
+            f"| {real} | {_cell(r.get('verdict'))} | {'yes' if r.get('promoted') else 'no'} "
+            f"| {_cell(r.get('guidance_from'))} | {_cell(r.get('pushed_revision'))} |"
         )
     return "\n".join(lines) + "\n"

@@ -80,6 +80,38 @@ def _probe(x: np.ndarray, y: np.ndarray, seed: int, folds: int) -> float:
     return float(cross_val_score(LogisticRegression(max_iter=1000), x, y, cv=cv).mean())
 
 
+def _one_vs_rest_flags(
+    name: str, col: np.ndarray, y: np.ndarray, rates: dict[str, float], seed: int, folds: int
+) -> list[dict[str, Any]]:
+    """With more than two labels, a feature is a shortcut *for a label*: its rate there vs the rest.
+
+    The labels it marks (rate far above the others') are flagged; failing that, the one it marks
+    by absence. The probe is one-vs-rest on the feature alone, so its accuracy reads the same
+    way for 2 or 20 labels.
+    """
+    rest = {lb: float(col[y != lb].mean()) for lb in rates}
+    marked = [lb for lb in rates if rates[lb] - rest[lb] >= SHORTCUT_GAP]
+    if not marked:
+        marked = [lb for lb in rates if rest[lb] - rates[lb] >= SHORTCUT_GAP][:1]
+    flags = []
+    for lb in marked:
+        acc = _probe(col[:, None], (y == lb).astype(int), seed, folds)
+        flags.append(
+            {
+                "feature": name,
+                "kind": "label_shortcut",
+                "label": lb,
+                "rates": rates,
+                "rest_rate": round(rest[lb], 4),
+                "probe_accuracy": round(acc, 4),
+                "detail": f"{name}: {rates[lb]:.0%} of '{lb}' titles vs {rest[lb]:.0%} of the "
+                f"other labels' — a classifier can learn this for '{lb}' instead of the task "
+                f"(alone it tells '{lb}' from the rest {acc:.0%} of the time).",
+            }
+        )
+    return flags
+
+
 def audit(
     items: Sequence[Title],
     *,
@@ -107,7 +139,9 @@ def audit(
     for k, name in enumerate(FEATURES):
         r = rates[name]
         spread = max(r.values()) - min(r.values())
-        if spread >= SHORTCUT_GAP:
+        if spread >= SHORTCUT_GAP and len(r) > 2:
+            flags += _one_vs_rest_flags(name, x[:, k], y, r, seed, cv_folds)
+        elif spread >= SHORTCUT_GAP:
             acc = _probe(x[:, [k]], y, seed, cv_folds)
             per_feature[name] = round(acc, 4)
             hi = max(r, key=r.get)  # type: ignore[arg-type]

@@ -108,3 +108,18 @@ def test_dataset_dict_and_card_round_trip(tmp_path: Path, monkeypatch: pytest.Mo
         "prompt_id"
     ].endswith("@abc")
     assert "near_duplicate" in text and "hf_secret_value_123" not in text
+
+
+def test_four_labels_flag_the_label_a_feature_marks() -> None:
+    """news_topic-like: '!' on 60% of Sports titles only: one flag, for Sports, one-vs-rest."""
+    from generator.audit import audit as run_audit
+
+    items = []
+    for lb in ("World", "Sports", "Business", "Sci/Tech"):
+        for i in range(50):
+            bang = lb == "Sports" and i % 5 < 3
+            items.append(Title(f"{lb} story number {i} about things{'!' if bang else ''}", lb))
+    flags = [f for f in run_audit(items)["flags"] if f["feature"] == "ends_exclaim"]
+    assert [f["label"] for f in flags] == ["Sports"]
+    assert flags[0]["rates"]["Sports"] == 0.6 and flags[0]["rest_rate"] == 0.0
+    assert flags[0]["probe_accuracy"] >= 0.85  # '!' alone tells Sports from the rest
