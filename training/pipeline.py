@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from datasets import Dataset, DatasetDict
 
-from training.baselines import FrozenEncoderLogReg, Majority, TfidfLogReg
+from training.baselines import FastTextBaseline, FrozenEncoderLogReg, Majority, TfidfLogReg
 from training.card import render_model_card
 from training.config import FinetuneConfig
 from training.data import align_labels, load_labelled, load_splits
@@ -130,13 +131,19 @@ def _predictor(config: FinetuneConfig) -> Predictor:
 def fit_baselines(config: FinetuneConfig, data: Data) -> dict[str, Any]:
     """Baseline models fit on the synthetic train split."""
     train_split = data.splits["train"]
-    models: dict[str, Any] = {"majority": Majority(), "tfidf_logreg": TfidfLogReg(seed=config.seed)}
+    models: dict[str, Any] = {
+        "majority": Majority(),
+        "tfidf_logreg": TfidfLogReg(seed=config.seed),
+        "fasttext": FastTextBaseline(seed=config.seed),
+    }
     if config.frozen_encoder_baseline:
         models["frozen_encoder_logreg"] = FrozenEncoderLogReg(
             config.base_model, seed=config.seed, max_length=config.max_length
         )
     for model in models.values():
+        t0 = time.perf_counter()
         model.fit(train_split["text"], train_split["label"])
+        model.train_s = time.perf_counter() - t0  # reported next to its scores
     return models
 
 
@@ -145,10 +152,13 @@ def run_baselines(config: FinetuneConfig, data: Data, models: dict[str, Any]) ->
     test = data.splits["test"]
     out: dict[str, Any] = {}
     for name, model in models.items():
+        t0 = time.perf_counter()
+        preds = model.predict(test["text"])
+        seconds = time.perf_counter() - t0
         entry = {
-            "synthetic_test": compute_metrics(
-                test["label"], model.predict(test["text"]), data.label_names
-            )
+            "synthetic_test": compute_metrics(test["label"], preds, data.label_names),
+            "train_s": round(getattr(model, "train_s", 0.0), 3),
+            "titles_per_s": round(len(preds) / seconds, 1) if seconds > 0 else None,
         }
         if data.real is not None:
             entry["real_selection"] = compute_metrics(

@@ -46,15 +46,17 @@ def render_training_md(report: Mapping[str, Any]) -> str:
             "",
             "### Baselines (same synthetic train split)",
             "",
-            "| model | synthetic test accuracy | real accuracy |",
-            "|---|---:|---:|",
+            "| model | synthetic test accuracy | real accuracy | train s | titles/s |",
+            "|---|---:|---:|---:|---:|",
         ]
         lines.append(
-            f"| **finetuned** | {_f(synth.get('accuracy'))} | {_f(real.get('accuracy'))} |"
+            f"| **finetuned** | {_f(synth.get('accuracy'))} | {_f(real.get('accuracy'))} | | |"
         )
         for name, b in base.items():
             lines.append(
-                f"| {name} | {_f((b.get('synthetic_test') or {}).get('accuracy'))} | {_f((b.get('real') or {}).get('accuracy'))} |"
+                f"| {name} | {_f((b.get('synthetic_test') or {}).get('accuracy'))} "
+                f"| {_f((b.get('real') or {}).get('accuracy'))} | {b.get('train_s', '')} "
+                f"| {b.get('titles_per_s', '')} |"
             )
     ov = report.get("overfitting") or {}
     if ov:

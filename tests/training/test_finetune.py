@@ -69,7 +69,13 @@ def test_train_save_reload_predict(
     assert report["synthetic_test"]["accuracy"] >= 0.9
     assert set(report["synthetic_test"]["per_label_accuracy"]) == {"clickbait", "factual"}
     assert report["real"]["accuracy"] >= 0.9
-    assert {"majority", "tfidf_logreg", "frozen_encoder_logreg"} <= report["baselines"].keys()
+    assert {"majority", "tfidf_logreg", "frozen_encoder_logreg", "fasttext"} <= report[
+        "baselines"
+    ].keys()
+    assert (
+        report["baselines"]["fasttext"]["train_s"] > 0
+        and report["baselines"]["fasttext"]["titles_per_s"]
+    )
     assert report["baselines"]["majority"]["real"]["accuracy"] == pytest.approx(0.5)
     assert report["overfitting"]["verdict"] in {"ok", "warning", "overfit"}
     assert report["error_analysis"]["highest_loss"]
