@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
-from flows.report import merge_report, render_report_md
+from flows.report import load_report, merge_report, render_report_md
 from generator.hub import push_folder
 from training import pipeline as steps
 from training.config import FinetuneConfig
@@ -68,6 +68,23 @@ def final_evaluation_task(
     return steps.final_evaluation(config, data, baselines, models)
 
 
+@task(name="cost", cache_policy=NO_CACHE)
+def cost_task(config: FinetuneConfig, data: steps.Data, info: dict[str, Any]) -> dict[str, Any]:
+    """Throughput of generation, training and inference, and $ per million titles vs an API LLM."""
+    from training.cost import cost_block, measure_inference
+
+    texts = list(data.splits["test"]["text"]) + list(data.splits["validation"]["text"])
+    speed = measure_inference(steps.predictor(config).predict_proba, texts)
+    return cost_block(
+        load_report(Path(config.workdir)).get("dataset"),
+        info,
+        speed,
+        instance_usd_per_hour=config.instance_usd_per_hour,
+        api_usd_per_million_tokens=config.api_usd_per_million_tokens,
+        api_tokens_per_title=config.api_tokens_per_title,
+    )
+
+
 @task(name="push-model", cache_policy=NO_CACHE)
 def push_model_task(config: FinetuneConfig) -> str:
     """Push model, tokenizer and card (HF_TOKEN only; transient errors retried inside)."""
@@ -100,6 +117,7 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     )
     report = steps.build_report(config, data, info, synth, real, baselines, selection)
     report["diversity"] = diversity
+    report["cost"] = cost_task(config, data, info)
     report["plots"] = steps.write_outputs(config, data, info, report)
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))

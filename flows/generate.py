@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,9 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     backend = backend_from_config(config, spec)
     check_ollama_task(backend)
     curator = Curator(spec, near_threshold=config.near_dup_threshold, real_titles=real)
+    started = time.perf_counter()
     result = generate_titles_task(config, spec, backend, curator)
+    generation_s = time.perf_counter() - started
     log.info(
         "Generated %d calls (%d resumed, %d failed): %d raw titles, kept %s",
         result.calls_total,
@@ -202,6 +205,7 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         dropped_noise = before - len(items)
     splits = split_task(items, config)
     summary = dataset_summary(result)
+    summary["generation_s"] = round(generation_s, 2)  # this run's calls (a resumed run: its part)
     if config.carry_from:
         summary["carried"] = {"from": config.carry_from, "titles": carried}
     if noise is not None:

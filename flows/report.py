@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from training.cost import render_cost_md
 from training.report import render_training_md
 
 
@@ -75,5 +76,11 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
 
 def render_report_md(report: Mapping[str, Any]) -> str:
     """The whole readable report: dataset and audit, then training and real-data evaluation."""
-    parts = ["# titleforge report", "", render_dataset_md(report), render_training_md(report)]
+    parts = [
+        "# titleforge report",
+        "",
+        render_dataset_md(report),
+        render_training_md(report),
+        render_cost_md(report.get("cost")),
+    ]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"

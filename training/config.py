@@ -51,6 +51,22 @@ class FinetuneConfig(BaseModel):
         description="Keep the token-embedding matrix fixed: faster steps on CPU, less drift on"
         " small synthetic sets.",
     )
+    instance_usd_per_hour: float = Field(
+        0.09,
+        ge=0,
+        description="Price of the machine that serves the model, for the cost block "
+        "(default: a 2-vCPU cloud instance on demand).",
+    )
+    api_usd_per_million_tokens: float = Field(
+        0.15,
+        ge=0,
+        description="API LLM price per million tokens, to set the model's cost against.",
+    )
+    api_tokens_per_title: int = Field(
+        60,
+        ge=1,
+        description="Tokens an API LLM spends to classify one title (instructions, title, answer).",
+    )
     frozen_encoder_baseline: bool = Field(
         True, description="Also fit logistic regression on frozen embeddings."
     )

@@ -110,18 +110,18 @@ def train_and_save(
 
 def evaluate_model(config: FinetuneConfig, data: Data) -> tuple[Scored, Scored | None]:
     """Score the saved model on the synthetic test split and the real selection part."""
-    predictor = _predictor(config)
+    model = predictor(config)
     test = data.splits["test"]
-    synth = score(predictor.predict_proba(test["text"]), test["label"], data.label_names)
+    synth = score(model.predict_proba(test["text"]), test["label"], data.label_names)
     selection = None
     if data.real is not None:
         selection = score(
-            predictor.predict_proba(data.real["text"]), data.real["label"], data.label_names
+            model.predict_proba(data.real["text"]), data.real["label"], data.label_names
         )
     return synth, selection
 
 
-def _predictor(config: FinetuneConfig) -> Predictor:
+def predictor(config: FinetuneConfig) -> Predictor:
     """The saved model, ready to score titles."""
     return Predictor(
         model_dir(config), batch_size=config.eval_batch_size, max_length=config.max_length
@@ -184,7 +184,7 @@ def final_evaluation(
     if data.real_parts is None:
         return None
     test = data.real_parts.test.open("final evaluation")
-    real = score(_predictor(config).predict_proba(test["text"]), test["label"], data.label_names)
+    real = score(predictor(config).predict_proba(test["text"]), test["label"], data.label_names)
     for name, model in models.items():
         baselines[name]["real"] = compute_metrics(
             test["label"], model.predict(test["text"]), data.label_names

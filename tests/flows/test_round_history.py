@@ -148,6 +148,8 @@ def test_three_pipeline_rounds_give_three_history_rows_and_one_trend_artifact(
         assert row["real_n"] > 0 and row["real_ci95"] and row["verdict"]
         if row["verdict"] != "ok":
             assert not row["promoted"], row
+    cost = json.loads((Path(rows[-1]["path"]) / "report.json").read_text())["cost"]
+    assert cost["inference"]["titles_per_second"] > 0 and cost["generation"]["kept_titles_per_call"]
     current = read_current(runs / "clickbait")
     promoted = [r for r in rows if r["promoted"]]
     assert (current or {}).get("round") == (promoted[-1]["round"] if promoted else None)

@@ -147,3 +147,28 @@ def test_fasttext_baseline_learns_real_titles_and_is_deterministic(
     b = FastTextBaseline(seed=3).fit(texts[:1500], y[:1500]).predict(texts[1500:])
     assert (a == b).all()
     assert (a == np.asarray(y[1500:])).mean() >= 0.85
+
+
+def test_cost_block_sets_the_model_against_an_api_llm() -> None:
+    """$3.60/h at 1,000 titles/s is $1 per million; 60 tokens at $0.15/M is $9 per million."""
+    from training.cost import cost_block, render_cost_md
+
+    dataset = {"kept": 500, "calls": {"total": 100}, "eval_tokens": 40_000, "generation_s": 50.0}
+    cost = cost_block(
+        dataset,
+        {"samples_per_second": 120.0},
+        1000.0,
+        instance_usd_per_hour=3.6,
+        api_usd_per_million_tokens=0.15,
+        api_tokens_per_title=60,
+        vcpus=2,
+    )
+    inf = cost["inference"]
+    assert inf["usd_per_million_predictions"] == pytest.approx(1.0)
+    assert inf["api_llm_usd_per_million_predictions"] == pytest.approx(9.0)
+    assert inf["api_over_ours"] == pytest.approx(9.0) and inf["titles_per_second_per_vcpu"] == 500
+    gen = cost["generation"]
+    assert gen["llm_tokens_per_kept_title"] == 80 and gen["kept_titles_per_call"] == 5
+    assert gen["seconds_per_kept_title"] == pytest.approx(0.1)
+    md = render_cost_md(cost)
+    assert "| API LLM / this model | 9.0x |" in md
