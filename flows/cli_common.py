@@ -66,6 +66,13 @@ HubRepoOpt = Annotated[
 PrivateOpt = Annotated[bool, typer.Option(help="Create Hub repos as private.")]
 BaseModelOpt = Annotated[str, typer.Option(help="Encoder to finetune: Hub id or local path.")]
 EpochsOpt = Annotated[float, typer.Option(help="Training epochs.")]
+HeadOpt = Annotated[
+    str,
+    typer.Option(
+        help="finetune (the whole encoder) or logistic (frozen encoder + logistic regression, "
+        "seconds on a CPU)."
+    ),
+]
 HubModelOpt = Annotated[
     str | None,
     typer.Option(help="Push the model to this Hub repo (user/name); token from HF_TOKEN."),

@@ -14,6 +14,7 @@ from flows.cli_common import (
     BaseModelOpt,
     ConcOpt,
     EpochsOpt,
+    HeadOpt,
     HostOpt,
     HubModelOpt,
     HubRepoOpt,
@@ -213,6 +214,7 @@ def run(
     real_label_map: RealMapOpt = None,
     base_model: BaseModelOpt = "albert/albert-base-v2",
     epochs: EpochsOpt = 3.0,
+    head: HeadOpt = "finetune",
     hub_repo: HubRepoOpt = None,
     hub_model: HubModelOpt = None,
     private: PrivateOpt = False,
@@ -260,6 +262,7 @@ def _one_round(opts: dict[str, Any], seed: int | None) -> None:
             TrainOptions,
             base_model=opts["base_model"],
             epochs=opts["epochs"],
+            head=opts["head"],
             hub_model=opts["hub_model"],
         )
         config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)

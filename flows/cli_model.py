@@ -11,6 +11,7 @@ import typer
 from flows.cli_common import (
     BaseModelOpt,
     EpochsOpt,
+    HeadOpt,
     HubModelOpt,
     PrivateOpt,
     RealLabelOpt,
@@ -43,6 +44,7 @@ def train(
     workdir: WorkdirOpt,
     base_model: BaseModelOpt = "albert/albert-base-v2",
     epochs: EpochsOpt = 3.0,
+    head: HeadOpt = "finetune",
     seed: SeedOpt = 0,
     real_data: RealOpt = None,
     real_text_column: RealTextOpt = "text",
@@ -57,6 +59,7 @@ def train(
         workdir=str(workdir),
         base_model=base_model,
         epochs=epochs,
+        head=head,
         seed=seed,
         real_data=real_data,
         real_text_column=real_text_column,

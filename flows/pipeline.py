@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.states import Failed
@@ -30,6 +30,10 @@ class TrainOptions(BaseModel):
     epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
     batch_size: int = Field(32, ge=1, description="Training batch size.")
     learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
+    head: Literal["finetune", "logistic"] = Field(
+        FinetuneConfig.model_fields["head"].default,
+        description=FinetuneConfig.model_fields["head"].description,
+    )
     hub_model: str | None = Field(
         None,
         description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",
@@ -66,6 +70,7 @@ def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
         epochs=config.train.epochs,
         batch_size=config.train.batch_size,
         learning_rate=config.train.learning_rate,
+        head=config.train.head,
         seed=config.generate.seed,
         real_data=real.source if real else None,
         real_text_column=real.text_column if real else "text",

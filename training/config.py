@@ -51,6 +51,12 @@ class FinetuneConfig(BaseModel):
         description="Keep the token-embedding matrix fixed: faster steps on CPU, less drift on"
         " small synthetic sets.",
     )
+    head: Literal["finetune", "logistic"] = Field(
+        "finetune",
+        description="finetune: train the whole encoder with a classification head; logistic: keep "
+        "the encoder frozen and fit logistic regression on its mean-pooled embeddings (seconds "
+        "on a CPU).",
+    )
     instance_usd_per_hour: float = Field(
         0.09,
         ge=0,

@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training.errors import TrainingError
-from training.predict import BatchPredictor, Predictor
+from training.predict import BatchPredictor, open_model
 
 
 def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> Path:
@@ -20,9 +20,16 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
         raise TrainingError(
             f"No model at {model_dir}: pass --model DIR/model (written by titleforge train)."
         )
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, use_safetensors=True
-    ).eval()
+    from training.heads import is_head_model, load_head_module
+
+    if is_head_model(model_dir):
+        # encoder, mean pooling and the logistic head in one graph: logits, like a classifier
+        model, labels = load_head_module(model_dir)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, use_safetensors=True
+        ).eval()
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     tok = AutoTokenizer.from_pretrained(model_dir)
     enc = tok(
         ["a short title", "a somewhat longer title for tracing"], padding=True, return_tensors="pt"
@@ -45,9 +52,7 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
             opset_version=opset,
             dynamo=False,
         )
-    (model_dir / "onnx_labels.json").write_text(
-        json.dumps([model.config.id2label[i] for i in range(model.config.num_labels)])
-    )
+    (model_dir / "onnx_labels.json").write_text(json.dumps(labels))
     if not quantize:
         return out
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -94,7 +99,7 @@ def load_predictor(
         not weights.exists() or onnx_file.stat().st_mtime >= weights.stat().st_mtime
     )
     if engine == "torch" or (engine == "auto" and not fresh):
-        return Predictor(model_dir, batch_size=batch_size)
+        return open_model(model_dir, batch_size=batch_size)
     if not fresh:
         why = "is older than the model weights" if onnx_file.exists() else "does not exist"
         flag = " --int8" if engine == "onnx-int8" else ""

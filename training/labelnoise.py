@@ -93,6 +93,9 @@ def find_label_noise(
         pred_probs=probs,
         filter_by="prune_by_noise_rate",
         return_indices_ranked_by="self_confidence",
+        # cleanlab forks a process pool by default; forking a process that holds torch and
+        # Prefect threads can deadlock (seen: a served nightly hung here), and one core is plenty
+        n_jobs=1,
     )
     idx = [int(i) for i in ranked]
     per_label = {names[c]: int(sum(1 for i in idx if y[i] == c)) for c in range(len(names))}

@@ -19,7 +19,7 @@ from training.evaluate import Scored, error_analysis, score
 from training.feedback import derive_guidance
 from training.metrics import compute_metrics
 from training.plots import confusion_png, loss_png
-from training.predict import Predictor
+from training.predict import BatchPredictor, open_model
 from training.realsplit import RealParts, split_real
 from training.reuse import stale_reason, training_identity
 from training.trainer import LogFn, train
@@ -86,9 +86,32 @@ def finished_training(config: FinetuneConfig) -> dict[str, Any] | None:
 def train_and_save(
     config: FinetuneConfig, data: Data, on_log: LogFn | None = None
 ) -> dict[str, Any]:
-    """Finetune, save model + tokenizer (safetensors) to DIR/model, write the done marker."""
-    result = train(config, data.splits, data.label_names, on_log=on_log)
+    """Finetune (or fit a frozen-encoder head), save to DIR/model (safetensors), write the marker."""
     out = model_dir(config)
+    if config.head == "logistic":
+        from training.heads import fit_and_save
+
+        train_split = data.splits["train"]
+        fitted = fit_and_save(
+            config.base_model,
+            train_split["text"],
+            train_split["label"],
+            data.label_names,
+            out,
+            seed=config.seed,
+            max_length=config.max_length,
+        )
+        info = {
+            "base_model": config.base_model,
+            "dataset": config.dataset,
+            "training": training_identity(config),
+            "log_history": [],
+            **fitted,
+            "n_train": len(train_split),
+        }
+        (out / DONE_MARKER).write_text(json.dumps(info, indent=1), encoding="utf-8")
+        return info
+    result = train(config, data.splits, data.label_names, on_log=on_log)
     result.trainer.save_model(str(out))
     result.tokenizer.save_pretrained(str(out))
     # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
@@ -121,9 +144,9 @@ def evaluate_model(config: FinetuneConfig, data: Data) -> tuple[Scored, Scored |
     return synth, selection
 
 
-def predictor(config: FinetuneConfig) -> Predictor:
-    """The saved model, ready to score titles."""
-    return Predictor(
+def predictor(config: FinetuneConfig) -> BatchPredictor:
+    """The saved model (finetuned, or encoder + head), ready to score titles."""
+    return open_model(
         model_dir(config), batch_size=config.eval_batch_size, max_length=config.max_length
     )
 
@@ -229,6 +252,7 @@ def build_report(
                 "best_metric",
                 "epochs_run",
                 "n_train",
+                "head",
             )
         },
     }

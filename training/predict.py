@@ -83,6 +83,17 @@ class Predictor(BatchPredictor):
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
 
+def open_model(
+    model_dir: Path | str, *, batch_size: int = 32, max_length: int = 64
+) -> BatchPredictor:
+    """The predictor a model folder needs: finetuned classifier, or frozen encoder + head."""
+    from training.heads import HeadPredictor, is_head_model
+
+    if is_head_model(Path(model_dir)):
+        return HeadPredictor(Path(model_dir), batch_size=batch_size, max_length=max_length)
+    return Predictor(model_dir, batch_size=batch_size, max_length=max_length)
+
+
 BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 

@@ -19,10 +19,15 @@ def render_training_md(report: Mapping[str, Any]) -> str:
     real = report.get("real") or {}
     lines = ["## Model", ""]
     tr = report.get("training") or {}
-    if tr:
+    if tr.get("head") == "logistic":
         lines.append(
-            f"Finetuned `{tr.get('base_model')}` for {tr.get('epochs_run', 0):.2f} epochs "
-            f"({tr.get('samples_per_second', 0):.1f} samples/s, {tr.get('train_runtime_s', 0):.0f} s)."
+            f"Logistic regression on frozen, mean-pooled `{tr.get('base_model')}` embeddings "
+            f"({tr.get('samples_per_second') or 0:.1f} samples/s, {tr.get('train_runtime_s') or 0:.1f} s)."
+        )
+    elif tr:
+        lines.append(
+            f"Finetuned `{tr.get('base_model')}` for {tr.get('epochs_run') or 0:.2f} epochs "
+            f"({tr.get('samples_per_second') or 0:.1f} samples/s, {tr.get('train_runtime_s') or 0:.0f} s)."
         )
         lines.append("")
     lines += ["| | synthetic test | real |", "|---|---:|---:|"]

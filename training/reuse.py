@@ -24,6 +24,7 @@ TRAINING_KEYS = (
     "early_stopping_patience",
     "evals_per_epoch",
     "freeze_embeddings",
+    "head",
 )
 
 
