@@ -66,6 +66,13 @@ HubRepoOpt = Annotated[
 PrivateOpt = Annotated[bool, typer.Option(help="Create Hub repos as private.")]
 BaseModelOpt = Annotated[str, typer.Option(help="Encoder to finetune: Hub id or local path.")]
 EpochsOpt = Annotated[float, typer.Option(help="Training epochs.")]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for one LLM reply (default 60); two silent replies stop the run.",
+    ),
+]
 HeadOpt = Annotated[
     str,
     typer.Option(

@@ -29,6 +29,7 @@ from flows.cli_common import (
     RoundSeedOpt,
     SeedOpt,
     TaskOpt,
+    TimeoutOpt,
     WorkdirOpt,
     app,
     err,
@@ -53,7 +54,11 @@ def preflight_generate(config: Any) -> None:
             from flows.realdata import load_real_titles
 
             load_real_titles(config.real_data, [lb.name for lb in spec.labels])
-        backend_from_config(config, spec).check()
+        backend = backend_from_config(config, spec)
+        backend.check()
+        # a missing model is pulled now (with progress), and one that cannot be pulled stops here
+        with err.status(f"Checking model {backend.model} on {', '.join(backend.hosts)}…"):
+            backend.ensure_model()
 
 
 def _gen_config(**kwargs: Any) -> Any:
@@ -71,6 +76,7 @@ _GEN_KEYS = (
     "ollama_host",
     "concurrency",
     "max_calls",
+    "timeout_s",
     "neutralise",
     "hub_repo",
     "private",
@@ -114,6 +120,7 @@ def generate(
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
     max_calls: MaxCallsOpt = None,
+    timeout_s: TimeoutOpt = None,
     real_data: RealOpt = None,
     real_text_column: RealTextOpt = "text",
     real_label_column: RealLabelOpt = "label",
@@ -208,6 +215,7 @@ def run(
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
     max_calls: MaxCallsOpt = None,
+    timeout_s: TimeoutOpt = None,
     real_data: RealOpt = None,
     real_text_column: RealTextOpt = "text",
     real_label_column: RealLabelOpt = "label",

@@ -67,7 +67,13 @@ class GenerateConfig(BaseModel):
         description="Hard budget on LLM calls so a broken prompt cannot loop forever; "
         "empty derives it from the quota.",
     )
-    timeout_s: float = Field(120.0, gt=0, description="Seconds before one LLM call times out.")
+    timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for one LLM reply (a small model writes 10 titles in well "
+        "under a minute); two silent replies in a row stop the run as a hung server.",
+    )
     near_dup_threshold: float = Field(
         0.8,
         gt=0,

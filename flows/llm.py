@@ -12,7 +12,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from flows.config import GenerateConfig
-from generator.backend import BackendUnavailable
+from generator.backend import BackendHung, BackendUnavailable
 from generator.ollama_backend import OllamaBackend
 from generator.spec import TaskSpec
 
@@ -49,6 +49,8 @@ def retry_on_outage(task: Any, task_run: TaskRun, state: State) -> bool:
     """Prefect retry condition: retry only when the LLM server was unreachable, not on bad input."""
     try:
         state.result()
+    except BackendHung:
+        return False  # it took calls and never answered: another attempt only waits as long again
     except BackendUnavailable:
         return True
     except Exception:

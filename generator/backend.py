@@ -27,6 +27,16 @@ class BackendUnavailable(BackendError):
     """The server could not be reached or kept failing; the message names the fix."""
 
 
+class BackendHung(BackendUnavailable):
+    """The server took calls but answered none in time: more retries would only wait longer."""
+
+
+class ModelMissing(BackendError):
+    """The model is not on the server and cannot be pulled: the user's model name or server (exit 2)."""
+
+    exit_code = 2
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
     """Anything that turns a prompt into text; backends neither parse nor clean."""

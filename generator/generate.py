@@ -115,7 +115,8 @@ class _Runner:
         self.raw_path = workdir / "raw.jsonl"
         self.rows = read_rows(self.raw_path)
         self._check_same_run()
-        self.done = {row["call_id"] for row in self.rows}
+        # a failed call is not done: the next run asks again (its error row stays, append-only)
+        self.done = {row["call_id"] for row in self.rows if not row.get("error")}
         self.resumed = len(self.rows)
         self.calls_by_label: Counter[str] = Counter(row["label"] for row in self.rows)
         self._next = {label: self._pending(label) for label in spec.label_names}
@@ -185,7 +186,7 @@ class _Runner:
             out[label] = self.per_label - est[label] - in_flight[label] * max(expect, 0.5)
         return out
 
-    def call(self, planned: PlannedCall) -> tuple[dict[str, Any], BackendUnavailable | None]:
+    def call(self, planned: PlannedCall) -> tuple[dict[str, Any], BackendError | None]:
         """Run one call (in a worker thread) and build its raw row; errors become rows too."""
         started = datetime.now(UTC).isoformat()
         t0 = time.perf_counter()
@@ -228,6 +229,8 @@ class _Runner:
                 "eval_count": None,
             }
         except BackendError as exc:
+            # 4xx and a missing model do not get better by asking again: stop the run now
+            fatal = exc
             row |= {"response": None, "titles": [], "error": str(exc), "eval_count": None}
         row["duration_s"] = round(time.perf_counter() - t0, 4)
         return row, fatal
@@ -263,8 +266,10 @@ def generate_titles(
     run = _Runner(spec, backend, workdir, per_label, seed, curate or _default_curate(spec), options)
     budget = max_calls if max_calls is not None else default_max_calls(spec, per_label)
     in_flight: Counter[str] = Counter()
-    futures: dict[Future[tuple[dict[str, Any], BackendUnavailable | None]], str] = {}
-    fatal: BackendUnavailable | None = None
+    futures: dict[Future[tuple[dict[str, Any], BackendError | None]], str] = {}
+    fatal: BackendError | None = None
+    # the budget counts answered calls and this run's failures; old failures are retried, not billed
+    spent = len(run.done)
     new_calls = 0
     # a live bar only makes sense on a terminal; in logs it becomes walls of redraws
     progress = _progress_bar(spec, per_label) if show_progress and sys.stderr.isatty() else None
@@ -291,7 +296,7 @@ def generate_titles(
                 while (
                     fatal is None
                     and len(futures) < concurrency
-                    and len(run.rows) + len(futures) < budget
+                    and spent + len(futures) < budget
                 ):
                     need = {lb: d for lb, d in run.deficits(in_flight).items() if d > 0}
                     if not need:
@@ -311,6 +316,7 @@ def generate_titles(
                     run.rows.append(row)
                     run.calls_by_label[label] += 1
                     new_calls += 1
+                    spent += 1
                     fatal = fatal or err
                 # recounting is the loop's CPU cost: skip it while calls are still landing fast
                 if not futures or time.monotonic() - last_count >= max(0.5, 2 * count_cost):

@@ -12,7 +12,13 @@ from typing import Any
 import httpx
 import ollama
 
-from generator.backend import BackendError, BackendUnavailable, Completion
+from generator.backend import (
+    BackendError,
+    BackendHung,
+    BackendUnavailable,
+    Completion,
+    ModelMissing,
+)
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 # transport failures worth another try: the server may be restarting, busy or slow
@@ -59,7 +65,7 @@ class OllamaBackend:
         model: str = "phi3",
         hosts: str | Sequence[str] | None = None,
         *,
-        timeout_s: float = 120.0,
+        timeout_s: float = 60.0,
         max_retries: int = 4,
         backoff_s: float = 1.0,
         keep_alive: str | float | None = None,
@@ -94,6 +100,8 @@ class OllamaBackend:
             try:
                 resp = httpx.get(f"{host}/api/version", timeout=timeout_s)
                 resp.raise_for_status()
+            except httpx.TimeoutException:
+                down.append((host, f"connected, but no answer within {timeout_s:g} s"))
             except (httpx.HTTPError, OSError) as exc:
                 down.append((host, type(exc).__name__))
         if down:
@@ -121,9 +129,11 @@ class OllamaBackend:
                     if on_progress:
                         on_progress(part.status or "", part.completed, part.total)
             except ollama.ResponseError as exc:
-                raise BackendError(
-                    f"Could not pull model {self.model!r} on {host}: {exc.error}. Check the name "
-                    f"(e.g. `ollama pull {self.model}` by hand) or pass --model."
+                raise ModelMissing(
+                    f"Model {self.model!r} is not on the Ollama server at {host}, and pulling it "
+                    f"failed ({exc.error}). Run `ollama pull {self.model}` on that machine (it "
+                    "needs the registry or a local model file), or pass --model with a model "
+                    "`ollama list` shows there."
                 ) from None
             except _TRANSIENT as exc:
                 raise BackendUnavailable(_unreachable([host], type(exc).__name__)) from None
@@ -157,7 +167,7 @@ class OllamaBackend:
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": prompt}
         ]
-        last_error, host = "", None
+        last_error, host, timeouts = "", None, 0
         for attempt in range(self.max_retries + 1):
             host = self._pick(avoid=host)
             t0 = time.perf_counter()
@@ -179,16 +189,30 @@ class OllamaBackend:
                     duration_s=time.perf_counter() - t0,
                 )
             except ollama.ResponseError as exc:
+                if exc.status_code == 404:
+                    raise ModelMissing(
+                        f"Ollama at {host} does not have model {self.model!r} ({exc.error}): run "
+                        f"`ollama pull {self.model}` on that machine, or pass --model with a "
+                        "model `ollama list` shows there."
+                    ) from None
                 if exc.status_code < 500:
-                    hint = (
-                        f" Pull it with `ollama pull {self.model}`."
-                        if exc.status_code == 404
-                        else ""
-                    )
+                    # a 400 is our request or an option the server rejects: retrying cannot help
                     raise BackendError(
-                        f"Ollama at {host} rejected the call ({exc.status_code}): {exc.error}.{hint}"
+                        f"Ollama at {host} rejected the call ({exc.status_code}): {exc.error}. "
+                        "Check --model and the task's generation options (temperature, "
+                        "num_predict)."
                     ) from None
                 last_error = f"HTTP {exc.status_code} from {host}: {exc.error}"
+            except httpx.TimeoutException:
+                timeouts += 1
+                last_error = f"no reply from {host} within {self.timeout_s:g} s"
+                if timeouts >= 2:
+                    # twice silent: a hung server or a model far too slow; waiting more won't help
+                    raise BackendHung(
+                        f"Ollama at {host} took the call but sent no reply within "
+                        f"{self.timeout_s:g} s, twice. Restart `ollama serve` there (or check "
+                        "`ollama ps`), or raise --timeout if the model is just slow."
+                    ) from None
             except _TRANSIENT as exc:
                 last_error = f"{type(exc).__name__} from {host}"
             finally:

@@ -49,6 +49,7 @@ class FakeConfig:
 
     seed: int = 0
     models: list[str] = field(default_factory=lambda: ["phi3:latest"])
+    pull_allowed: bool = True  # False: every pull fails like an offline registry
     profile: str = "clean"  # "clean" or "small-model"
     error_rate: float = 0.0  # fraction of chat/generate requests answered HTTP 500
     hang_rate: float = 0.0  # fraction that sleep `hang_seconds` first (client timeouts)
@@ -332,7 +333,7 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
         def _pull(self, body: dict[str, Any]) -> None:
             name = body.get("model") or body.get("name") or ""
             full = name if ":" in name else f"{name}:latest"
-            if name.startswith("missing"):
+            if name.startswith("missing") or not server.config.pull_allowed:
                 self._send(500, {"error": f"pull model manifest: file does not exist: {name}"})
                 return
             total = 2_000_000

@@ -77,25 +77,37 @@ def test_budget_stops_a_broken_prompt(tmp_path: Path) -> None:
     assert len(read_rows(tmp_path / "raw.jsonl")) == 6
 
 
-def test_non_retryable_errors_are_rows_and_outage_stops(tmp_path: Path) -> None:
-    """Unknown model: error rows until the budget; a dead server raises after logging the call."""
-    with FakeOllama(FakeConfig()) as srv:
-        backend = OllamaBackend(model="ghost", hosts=srv.url, backoff_s=0.01)
-        with pytest.raises(GenerationBudgetExceeded):
-            generate_titles(
-                load_spec("clickbait"),
-                backend,
-                tmp_path / "a",
-                per_label=5,
-                max_calls=4,
-                show_progress=False,
-            )
-    rows = read_rows(tmp_path / "a" / "raw.jsonl")
-    assert len(rows) == 4 and all("ghost" in r["error"] for r in rows)
+def test_a_spell_of_404s_stops_at_once_and_the_failed_calls_are_redone(tmp_path: Path) -> None:
+    """Model gone: the run stops on the first 404 naming `ollama pull`; later the calls are redone."""
+    from generator.backend import ModelMissing
+
+    cfg = {"seed": 5, "profile": "small-model"}
+    with FakeOllama(FakeConfig(**cfg)) as srv:
+        _run(srv.url, tmp_path / "clean", per_label=30, concurrency=3)
+    with FakeOllama(FakeConfig(**cfg, models=[])) as srv:
+        with pytest.raises(ModelMissing, match="ollama pull phi3"):
+            _run(srv.url, tmp_path / "poisoned", per_label=30, concurrency=3)
+        failed = read_rows(tmp_path / "poisoned" / "raw.jsonl")
+        # stopped at once: only the calls already in flight, not a budget's worth of error rows
+        assert 1 <= len(failed) <= 3 and all("ollama pull" in r["error"] for r in failed)
+        srv.config.models = ["phi3:latest"]
+        res = _run(srv.url, tmp_path / "poisoned", per_label=30, concurrency=3)
+    rows = read_rows(tmp_path / "poisoned" / "raw.jsonl")
+    ok = {r["call_id"] for r in rows if not r.get("error")}
+    assert {r["call_id"] for r in failed} <= ok  # every failed call was asked again and answered
+    assert len(ok) == len([r for r in rows if not r.get("error")])  # no call answered twice
+    assert res.calls_new == len(ok)
+    assert (tmp_path / "clean" / "clean.jsonl").read_text() == (
+        tmp_path / "poisoned" / "clean.jsonl"
+    ).read_text()
+
+
+def test_an_outage_stops_the_run_with_its_rows_logged(tmp_path: Path) -> None:
+    """A server that keeps failing raises BackendUnavailable after logging the calls."""
+    from generator.backend import BackendUnavailable
+
     with FakeOllama(FakeConfig(error_rate=1.0)) as srv:
         backend = OllamaBackend(hosts=srv.url, backoff_s=0.01, max_retries=1)
-        from generator.backend import BackendUnavailable
-
         with pytest.raises(BackendUnavailable):
             generate_titles(
                 load_spec("clickbait"),
