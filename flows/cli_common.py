@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 # Heavy imports (prefect, torch, transformers) happen inside the commands: a bad flag or a
 # missing Ollama must be reported within a second or two, not after the ML stack has loaded.
@@ -102,6 +104,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
     """Turn user-facing errors into one red paragraph and exit code 1, never a traceback."""
+    from flows.clilog import quiet_console, record_exception
+
+    quiet_console()  # Prefect is imported by now: its console handler must not print tracebacks
     try:
         yield
     except ValidationError as exc:
@@ -110,7 +115,8 @@ def friendly_errors() -> Iterator[None]:
             err.print(f"[red]Invalid {loc}[/red]: {e['msg']} (got {e.get('input')!r}).")
         raise typer.Exit(2) from None
     except user_errors() as exc:
-        err.print(f"[red]Error:[/red] {exc}")
+        record_exception(exc)
+        err.print(f"[red]Error:[/red] {escape(str(exc))}")
         # Errors about the user's input (e.g. a changed-options rerun) carry exit_code 2.
         raise typer.Exit(getattr(exc, "exit_code", 1)) from None
 
@@ -138,10 +144,109 @@ def real_options(
     )
 
 
-def need_hub_token(*repos: str | None) -> None:
-    """Fail now, not after an hour of work, when a Hub push is asked for without HF_TOKEN."""
-    if any(repos):
-        from generator.hub import hub_token
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it, but now (its constant is fixed at import)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
-        with friendly_errors():
-            hub_token()
+
+def need_hub_token(*repos: str | None) -> None:
+    """Fail now, not after an hour of work, when a Hub push cannot happen (exit 2)."""
+    if not any(repos):
+        return
+    if hub_offline():
+        user_error(
+            "HF_HUB_OFFLINE is set, so nothing can be pushed to the Hub: `unset HF_HUB_OFFLINE` "
+            "(and connect) to push, or leave out --hub-repo/--hub-model."
+        )
+    from generator.hub import HubError, hub_token
+
+    try:
+        hub_token()
+    except HubError as exc:
+        user_error(str(exc))
+
+
+def user_error(message: str) -> NoReturn:
+    """Print one paragraph naming the bad input and the fix, and exit 2."""
+    err.print(f"[red]Error:[/red] {escape(message)}")
+    raise typer.Exit(2)
+
+
+def check_workdir(workdir: Path) -> None:
+    """A run directory must be (or be creatable as) a writable directory; nothing is created here."""
+    path = Path(workdir)
+    if path.exists() and not path.is_dir():
+        user_error(
+            f"--workdir {path} is a file, not a directory: pass a directory (it is created when "
+            "missing)."
+        )
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), Path("/"))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        user_error(
+            f"--workdir {path} is not writable ({existing} does not let this user write): fix "
+            "the permissions or pass another directory."
+        )
+
+
+def open_run_log(workdir: Path) -> None:
+    """Create the run directory; from now on it holds the command's full log (titleforge.log)."""
+    from flows.clilog import set_run_dir
+
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    set_run_dir(Path(workdir))
+
+
+def check_base_model(name: str) -> None:
+    """Fail in seconds, before any generation, when the base model cannot be loaded (offline too)."""
+    path = Path(name).expanduser()
+    if path.exists() or name.startswith((".", "/", "~")):
+        if not (path / "config.json").is_file():
+            user_error(
+                f"--base-model {name} is not a model folder (no config.json there): pass a Hub id "
+                "or a folder saved with save_pretrained (titleforge's own DIR/model works too)."
+            )
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    if hub_offline():
+        user_error(
+            f"--base-model {name} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+            "set, so it cannot be downloaded: unset HF_HUB_OFFLINE once to fetch it, or pass "
+            "--base-model with a local model folder."
+        )
+    from huggingface_hub import hf_hub_download
+
+    try:
+        hf_hub_download(name, "config.json", etag_timeout=10)
+    except Exception as exc:  # network, unknown repo, gated repo: all mean the same to the user
+        user_error(
+            f"--base-model {name} could not be fetched from the Hugging Face Hub "
+            f"({type(exc).__name__}): check the id and your network, or pass --base-model with "
+            "a local model folder."
+        )
+
+
+def check_dataset(source: str) -> None:
+    """A dataset path must exist and load: a half-deleted DIR/dataset is named, not a traceback."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not (path / "dataset_dict.json").is_file():
+            user_error(
+                f"--dataset {source} is not a saved dataset (no dataset_dict.json in it): pass "
+                "the DIR/dataset that `titleforge generate` wrote, or a CSV/JSONL/Parquet file."
+            )
+        from datasets import load_from_disk
+
+        try:
+            load_from_disk(str(path))
+        except Exception as exc:  # missing arrow files, bad JSON: all mean "damaged"
+            user_error(
+                f"--dataset {source} is incomplete or damaged ({type(exc).__name__}: {exc}): "
+                "generate it again with `titleforge generate --workdir DIR`."
+            )
+    elif not path.exists() and (path.suffix or source.startswith((".", "/", "~"))):
+        user_error(
+            f"--dataset {source} does not exist (looked for {path.absolute()}): check the path."
+        )

@@ -32,9 +32,12 @@ from flows.cli_common import (
     TimeoutOpt,
     WorkdirOpt,
     app,
+    check_base_model,
+    check_workdir,
     err,
     friendly_errors,
     need_hub_token,
+    open_run_log,
     out,
     real_options,
     validated,
@@ -133,8 +136,11 @@ def generate(
 ) -> None:
     """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
     config = gen_from_cli(locals())
+    # every check before anything is written: a bad input leaves the run directory as it was
+    check_workdir(workdir)
+    preflight_generate(config)
     with sole_writer(workdir):
-        preflight_generate(config)
+        open_run_log(workdir)
         from flows.generate import generate_dataset
 
         with friendly_errors():
@@ -262,20 +268,25 @@ def _one_round(opts: dict[str, Any], seed: int | None) -> None:
     gen = gen_from_cli(opts)
     if new_round:
         out.print(f"New round in {escape(str(workdir))} (seed {opts['seed']}).")
-    # Lock before the heavy imports (torch, prefect) so a second writer is refused in < 5 s.
-    with sole_writer(workdir):
-        from flows.pipeline import PipelineConfig, TrainOptions, pipeline
+    from flows.config import PipelineConfig, TrainOptions
 
-        train_opts = validated(
-            TrainOptions,
-            base_model=opts["base_model"],
-            epochs=opts["epochs"],
-            head=opts["head"],
-            hub_model=opts["hub_model"],
-        )
-        config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
-        need_hub_token(opts["hub_model"])
-        preflight_generate(gen)
+    train_opts = validated(
+        TrainOptions,
+        base_model=opts["base_model"],
+        epochs=opts["epochs"],
+        head=opts["head"],
+        hub_model=opts["hub_model"],
+    )
+    config = validated(PipelineConfig, generate=gen, train=train_opts, fail_on_overfit=False)
+    # every check before the first LLM call: the base model too, not after the dataset is made
+    check_workdir(workdir)
+    check_base_model(opts["base_model"])
+    need_hub_token(opts["hub_model"])
+    preflight_generate(gen)
+    with sole_writer(workdir):
+        open_run_log(workdir)
+        from flows.pipeline import pipeline
+
         with friendly_errors():
             report = pipeline(config)
     print_training_summary(report, workdir)

@@ -21,9 +21,13 @@ from flows.cli_common import (
     SeedOpt,
     WorkdirOpt,
     app,
+    check_base_model,
+    check_dataset,
+    check_workdir,
     err,
     friendly_errors,
     need_hub_token,
+    open_run_log,
     out,
     validated,
 )
@@ -68,7 +72,11 @@ def train(
         hub_model=hub_model,
         private=private,
     )
+    check_workdir(workdir)
+    check_base_model(base_model)
     need_hub_token(config.hub_model)
+    check_dataset(dataset)
+    open_run_log(workdir)
     from flows.finetune import finetune
 
     with friendly_errors():

@@ -60,8 +60,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the nightly and the manual-regeneration deployments to a Prefect server."""
+    from flows.config import TrainOptions
     from flows.deploy import build_deployments, serve_deployments
-    from flows.pipeline import TrainOptions
 
     generate_opts: dict[str, Any] = {
         k: v

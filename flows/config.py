@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from training.config import FinetuneConfig
+
 
 class RealDataOptions(BaseModel):
     """Where the real, human-labelled evaluation data lives and how to read it."""
@@ -155,4 +157,45 @@ def resolve_workdir(template: str, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return template.replace("{date}", now.strftime("%Y-%m-%d")).replace(
         "{datetime}", now.strftime("%Y%m%dT%H%M%S")
+    )
+
+
+class TrainOptions(BaseModel):
+    """Training choices of the pipeline; the dataset, workdir and real data come from generation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field(
+        "albert/albert-base-v2", description="Encoder to finetune: Hub id or local path."
+    )
+    epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
+    batch_size: int = Field(32, ge=1, description="Training batch size.")
+    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
+    head: Literal["finetune", "logistic"] = Field(
+        FinetuneConfig.model_fields["head"].default,
+        description=FinetuneConfig.model_fields["head"].description,
+    )
+    hub_model: str | None = Field(
+        None,
+        description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",
+    )
+
+
+class PipelineConfig(BaseModel):
+    """Parameters of the `pipeline` flow: one run directory filled end to end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generate: GenerateConfig = Field(
+        description="Dataset generation (task, quota, Ollama, real data, Hub)."
+    )
+    train: TrainOptions = Field(default_factory=TrainOptions, description="Finetuning options.")
+    learn_from_previous: bool = Field(
+        True,
+        description="Feedback rounds: steer this round's prompts by the previous round's mistakes "
+        "on the real selection part, and carry its titles forward (deduplicated union).",
+    )
+    fail_on_overfit: bool = Field(
+        True,
+        description="Mark the run Failed when the model's verdict is `overfit` (it is never pushed).",
     )

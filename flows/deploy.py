@@ -11,10 +11,10 @@ from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL
 
-from flows.config import GenerateConfig
+from flows.config import GenerateConfig, PipelineConfig, TrainOptions
 from flows.generate import generate_dataset
 from flows.llm import ensure_ollama_limit
-from flows.pipeline import PipelineConfig, TrainOptions, pipeline
+from flows.pipeline import pipeline
 from flows.rounds import ROUND
 from generator.items import TitleforgeError
 

@@ -3,61 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.states import Failed
-from pydantic import BaseModel, ConfigDict, Field
 
 from flows.artifacts import artifact_key, deployment_scope, publish_report, publish_tables
-from flows.config import GenerateConfig
+from flows.config import GenerateConfig, PipelineConfig
 from flows.finetune import finetune
 from flows.generate import generate_dataset
 from flows.history import history_markdown, read_current, read_history, record_round
 from flows.report import load_report, merge_report, render_report_md
 from flows.rounds import begin_round
 from training.config import FinetuneConfig
-
-
-class TrainOptions(BaseModel):
-    """Training choices of the pipeline; the dataset, workdir and real data come from generation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_model: str = Field(
-        "albert/albert-base-v2", description="Encoder to finetune: Hub id or local path."
-    )
-    epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
-    batch_size: int = Field(32, ge=1, description="Training batch size.")
-    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
-    head: Literal["finetune", "logistic"] = Field(
-        FinetuneConfig.model_fields["head"].default,
-        description=FinetuneConfig.model_fields["head"].description,
-    )
-    hub_model: str | None = Field(
-        None,
-        description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",
-    )
-
-
-class PipelineConfig(BaseModel):
-    """Parameters of the `pipeline` flow: one run directory filled end to end."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    generate: GenerateConfig = Field(
-        description="Dataset generation (task, quota, Ollama, real data, Hub)."
-    )
-    train: TrainOptions = Field(default_factory=TrainOptions, description="Finetuning options.")
-    learn_from_previous: bool = Field(
-        True,
-        description="Feedback rounds: steer this round's prompts by the previous round's mistakes "
-        "on the real selection part, and carry its titles forward (deduplicated union).",
-    )
-    fail_on_overfit: bool = Field(
-        True,
-        description="Mark the run Failed when the model's verdict is `overfit` (it is never pushed).",
-    )
 
 
 def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:

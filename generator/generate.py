@@ -294,9 +294,7 @@ def generate_titles(
             while True:
                 # fill free slots, neediest label first, while the budget lasts
                 while (
-                    fatal is None
-                    and len(futures) < concurrency
-                    and spent + len(futures) < budget
+                    fatal is None and len(futures) < concurrency and spent + len(futures) < budget
                 ):
                     need = {lb: d for lb, d in run.deficits(in_flight).items() if d > 0}
                     if not need:

@@ -123,8 +123,9 @@ def test_three_pipeline_rounds_give_three_history_rows_and_one_trend_artifact(
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.testing.utilities import prefect_test_harness
 
+    from flows.config import PipelineConfig, TrainOptions
     from flows.deploy import nightly_parameters
-    from flows.pipeline import PipelineConfig, TrainOptions, pipeline
+    from flows.pipeline import pipeline
 
     runs = tmp_path / "runs"
     train = TrainOptions(base_model=str(tiny_albert), epochs=1)

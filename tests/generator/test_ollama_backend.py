@@ -118,7 +118,7 @@ def test_missing_model_is_pulled_with_progress(fake_ollama: FakeOllama) -> None:
     assert any(t and c == t for _, c, t in seen)
     b.ensure_model()
     assert fake_ollama.stats.pulls == 1
-    with pytest.raises(BackendError, match="pulling it failed.*ollama pull missing-model"):
+    with pytest.raises(BackendError, match=r"pulling it failed.*ollama pull missing-model"):
         _backend(fake_ollama.url, model="missing-model").ensure_model()
 
 
