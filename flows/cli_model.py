@@ -29,6 +29,7 @@ from flows.cli_common import (
     need_hub_token,
     open_run_log,
     out,
+    user_error,
     validated,
 )
 
@@ -107,9 +108,10 @@ def predict(
     ] = None,
     model: Annotated[Path, typer.Option(help="A model directory (DIR/model).")] = Path("model"),
     file: Annotated[
-        Path | None, typer.Option(help="Read titles from this file, one per line.")
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Read titles from this file, one per line."),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Titles per forward pass.")] = 32,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Titles per forward pass.")] = 32,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
     engine: Annotated[
         str,
@@ -126,9 +128,9 @@ def predict(
 
     texts = list(titles or [])
     if file is not None:
-        texts += [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        texts += _lines(file.read_bytes(), f"--file {file}")
     if not texts and not sys.stdin.isatty():
-        texts = [ln.strip() for ln in sys.stdin if ln.strip()]
+        texts = _lines(sys.stdin.buffer.read(), "stdin")
     if not texts:
         err.print(
             "[red]Error:[/red] no titles given: pass them as arguments, with --file, or on stdin."
@@ -141,7 +143,27 @@ def predict(
         if as_json:
             print(json.dumps({"text": text, "label": label, "score": round(score, 4)}))
         else:
-            print(f"{label}\t{score:.4f}\t{text}")
+            # never echo escape codes to a terminal: a title may carry them
+            print(f"{label}\t{score:.4f}\t{printable(text)}")
+
+
+def _lines(data: bytes, source: str) -> list[str]:
+    """Non-empty lines of UTF-8 text; binary input is a user error naming the source."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        user_error(
+            f"{source} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): "
+            "pass titles as plain text, one per line."
+        )
+    if "\x00" in text:
+        user_error(f"{source} holds NUL bytes, so it is binary, not titles: pass a text file.")
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
+
+def printable(text: str) -> str:
+    """Control characters (ANSI escapes among them) shown as \\xNN instead of acted on."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
 
 
 @app.command()

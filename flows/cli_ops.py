@@ -25,6 +25,7 @@ from flows.cli_common import (
     friendly_errors,
     out,
     real_options,
+    user_error,
     validated,
 )
 
@@ -44,7 +45,8 @@ def serve(
     ollama_slots: Annotated[
         int | None,
         typer.Option(
-            help="Parallel slots of all Ollama servers together (Prefect concurrency limit)."
+            min=1,
+            help="Parallel slots of all Ollama servers together (Prefect concurrency limit).",
         ),
     ] = None,
     real_data: RealOpt = None,
@@ -56,10 +58,11 @@ def serve(
     hub_repo: HubRepoOpt = None,
     hub_model: HubModelOpt = None,
     limit: Annotated[
-        int | None, typer.Option(help="Max flow runs at once in this process.")
+        int | None, typer.Option(min=1, help="Max flow runs at once in this process.")
     ] = None,
 ) -> None:
     """Serve the nightly and the manual-regeneration deployments to a Prefect server."""
+    check_schedule(cron, timezone)
     from flows.config import TrainOptions
     from flows.deploy import build_deployments, serve_deployments
 
@@ -87,6 +90,25 @@ def serve(
         )
     slots = ollama_slots or _default_slots(ollama_host)
     serve_deployments(deployments, slots, limit=limit)
+
+
+def check_schedule(cron: str, timezone: str) -> None:
+    """A cron string and a timezone that Prefect will accept, or exit 2 naming the fix."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from croniter import croniter
+
+    if not croniter.is_valid(cron):
+        user_error(
+            f"--cron {cron!r} is not a cron schedule: five fields, minute hour day month weekday, "
+            "e.g. '0 2 * * *' for 02:00 every night."
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        user_error(
+            f"--timezone {timezone!r} is unknown: use an IANA name such as UTC or Europe/Paris."
+        )
 
 
 def _default_slots(ollama_host: str | None) -> int:

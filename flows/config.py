@@ -136,6 +136,29 @@ class GenerateConfig(BaseModel):
             )
         return v
 
+    @field_validator("ollama_host")
+    @classmethod
+    def _hosts_are_urls(cls, v: str | None) -> str | None:
+        """Each host must be http(s)://name[:port] with a port from 1 to 65535."""
+        from urllib.parse import urlsplit
+
+        from generator.ollama_backend import normalise_host
+
+        for raw in (v or "").split(","):
+            if not raw.strip():
+                continue
+            parts = urlsplit(normalise_host(raw))
+            try:
+                port = parts.port or 0
+            except ValueError:  # out of range or not a number
+                port = 0
+            if parts.scheme not in ("http", "https") or not parts.hostname or not 0 < port < 65536:
+                raise ValueError(
+                    f"ollama_host {raw.strip()!r} is not a server address: use e.g. "
+                    "http://127.0.0.1:11434 (port 1-65535)"
+                )
+        return v
+
     @field_validator("hub_repo")
     @classmethod
     def _repo_id_shape(cls, v: str | None) -> str | None:

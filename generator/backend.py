@@ -22,6 +22,8 @@ class Completion:
 class BackendError(RuntimeError):
     """A call failed in a way retrying will not fix (bad request, unknown model)."""
 
+    exit_code = 1
+
 
 class BackendUnavailable(BackendError):
     """The server could not be reached or kept failing; the message names the fix."""

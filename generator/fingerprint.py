@@ -53,6 +53,8 @@ def call_components(spec: TaskSpec, seed: int, model: str | None = None) -> dict
         "temperature": gen.temperature,
         "num_predict": gen.num_predict,
         "seed": seed,
+        # call ids became `<slug>-<hash>-<index>`: rows written before cannot be matched up
+        "call_ids": 2,
     }
 
 

@@ -30,6 +30,8 @@ from generator.spec import TaskSpec
 class GenerationBudgetExceeded(TitleforgeError):
     """The call budget ran out before every label reached its quota."""
 
+    exit_code = 1  # the LLM's yield, not the user's input
+
 
 class Curated(Protocol):
     """What a curate step returns: survivors in call order, drops by reason, raw title count."""

@@ -21,6 +21,8 @@ TOKEN_URL = "https://huggingface.co/settings/tokens"
 class HubError(TitleforgeError):
     """A Hub push that cannot succeed as asked; the message says how to fix it (never the token)."""
 
+    exit_code = 1  # the Hub or the network failed, not the user's input
+
 
 def hub_token() -> str:
     """HF_TOKEN from the environment, or a HubError naming the fix."""

@@ -16,3 +16,5 @@ class Title:
 
 class TitleforgeError(Exception):
     """A user-facing error: its message quotes the bad value and names the fix."""
+
+    exit_code = 2  # the user's input; runtime failures below override it with 1

@@ -69,8 +69,13 @@ def prompt_id(spec: TaskSpec) -> str:
 
 
 def label_slug(label: str) -> str:
-    """A label made safe for ids and file names ("Sci/Tech" → "sci-tech")."""
-    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "label"
+    """A label made safe for ids and file names, unique per label ("Sci/Tech" → "sci-tech-1a2b3c").
+
+    The readable part alone collides ("C", "C++" and "C#" are all "c"; "体育" and "政治" are
+    empty), so a short hash of the exact label keeps every label's calls apart.
+    """
+    readable = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "label"
+    return f"{readable}-{hashlib.sha256(label.encode('utf-8')).hexdigest()[:6]}"
 
 
 def _derived_seed(seed: int, label: str, index: int) -> int:

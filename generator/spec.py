@@ -181,6 +181,16 @@ def load_spec(name_or_path: str, folder: Path | None = None) -> TaskSpec:
         raise SpecError(
             f"{path}: {problems}. See prompts/clickbait.yaml for a valid spec."
         ) from None
+    # templates are read and sent to the LLM: only from the task's own folder or prompts/
+    allowed = [path.parent.resolve(), prompts_dir().resolve(), (REPO_ROOT / "prompts").resolve()]
+    for which in ("system", "user"):
+        resolved = spec.template_path(which)  # type: ignore[arg-type]
+        if not any(resolved.is_relative_to(root) for root in allowed):
+            raise SpecError(
+                f"{path}: templates -> {which}: {getattr(spec.templates, which)!r} resolves to "
+                f"{resolved}, outside the task file's folder and prompts/: keep the templates "
+                f"beside the task file (or below {prompts_dir()})."
+            )
     for which in ("system", "user"):
         if not spec.template_path(which).exists():  # type: ignore[arg-type]
             raise SpecError(

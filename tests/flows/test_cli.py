@@ -107,4 +107,4 @@ def test_predict_from_args_file_and_stdin(tiny_model_dir: Path, tmp_path: Path) 
     )
     assert res.exit_code == 0 and res.stdout.count('"label"') == 3
     missing = runner.invoke(app, ["predict", "--model", str(tmp_path / "nope"), "x"])
-    assert missing.exit_code == 1 and "No model at" in missing.output
+    assert missing.exit_code == 2 and "No model at" in missing.output

@@ -303,3 +303,24 @@ def test_killed_twice_then_finishes_without_repeats(tmp_path: Path) -> None:
     assert max(ids.values()) == 1
     clean = [json.loads(line) for line in (work / "clean.jsonl").read_text().splitlines()]
     assert Counter(c["label"] for c in clean) == {"clickbait": 150, "factual": 150}
+
+
+@pytest.mark.parametrize("names", [["C", "C++", "C#"], ["体育", "政治"]])
+def test_labels_with_colliding_readable_names_resume_cleanly(
+    tmp_path: Path, names: list[str]
+) -> None:
+    """Stop after a few calls and resume: every label reaches its quota, no call id repeats."""
+    from generator.spec import LabelSpec
+
+    spec = load_spec("clickbait")
+    labels = [LabelSpec(name=n, description=f"News about {n}.") for n in names]
+    spec = spec.model_copy(update={"labels": labels})
+    with FakeOllama(FakeConfig(seed=2)) as srv:
+        backend = OllamaBackend(hosts=srv.url, backoff_s=0.01, timeout_s=5)
+        kw = {"per_label": 12, "show_progress": False, "concurrency": 2}
+        with pytest.raises(GenerationBudgetExceeded):
+            generate_titles(spec, backend, tmp_path, max_calls=len(names), **kw)
+        res = generate_titles(spec, backend, tmp_path, **kw)
+    ids = [r["call_id"] for r in read_rows(tmp_path / "raw.jsonl")]
+    assert len(ids) == len(set(ids)) and res.calls_resumed == len(names)
+    assert res.per_label == dict.fromkeys(names, 12)

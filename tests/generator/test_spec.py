@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_plan_is_deterministic_and_prompt_has_the_contract_lines() -> None:
     assert a == b
     assert plan_call(spec, "factual", 8, 1).options["seed"] != a.options["seed"]
     assert "Category: factual" in a.prompt and "Write 10 different news titles" in a.prompt
-    assert a.call_id == "factual-000007"
+    assert a.call_id.startswith("factual-") and a.call_id.endswith("-000007")
     assert prompt_id(spec).startswith("clickbait/titles_v1@")
 
 
@@ -94,3 +95,25 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(SpecError):
         plan_call(load_spec(str(tmp_path / "t.yaml")), "clickbait", 0, 0)
+
+
+@pytest.mark.parametrize("labels", [["C", "C++", "C#"], ["体育", "政治"], ["Sci/Tech", "Sci Tech"]])
+def test_slugs_never_collide(labels: list[str]) -> None:
+    """Labels that differ only in punctuation, or are not Latin, get distinct slugs and call ids."""
+    from generator.prompting import label_slug
+
+    slugs = [label_slug(lb) for lb in labels]
+    assert len(set(slugs)) == len(labels)
+    assert all(re.fullmatch(r"[a-z0-9-]+", s) for s in slugs)
+    assert label_slug(labels[0]) == slugs[0]  # stable: resume depends on it
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../etc/passwd"])
+def test_templates_outside_the_task_folder_are_refused(tmp_path: Path, target: str) -> None:
+    """A task file pointing its templates at /etc/passwd is a SpecError naming the field."""
+    data = yaml.safe_load(GOOD.read_text())
+    data["templates"] = {"system": target, "user": target}
+    spec = tmp_path / "evil.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"templates -> system: .*outside the task file's folder"):
+        load_spec(str(spec))

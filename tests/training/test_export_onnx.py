@@ -28,7 +28,7 @@ def test_export_and_agreement(tiny_model_dir: Path, tmp_path: Path) -> None:
     onnx = [lb for lb, _ in OnnxPredictor(model / "model.onnx", batch_size=4).predict(titles)]
     assert onnx == ours
     missing = CliRunner().invoke(app, ["export", "--model", str(tmp_path / "none"), "--onnx"])
-    assert missing.exit_code == 1 and "No model at" in missing.output
+    assert missing.exit_code == 2 and "No model at" in missing.output
 
 
 def test_predict_engines_and_stale_export(tiny_model_dir: Path, tmp_path: Path) -> None:
