@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -37,6 +38,9 @@ _META = re.compile(
 )
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'”’]?\s+[A-Z]")
 _LETTER = re.compile(r"[^\W\d_]")
+_ACTIVE_MARKUP = re.compile(r"<\s*/?\s*(?:script|style|iframe|object|embed|svg|img|a)\b", re.I)
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _KEY_STRIP = re.compile(r"[\W_]+")
 
 
@@ -68,12 +72,50 @@ def _trailing(text: str, policy: str) -> str:
     return body + ("?" if question else "")
 
 
+def _hostile(text: str, opts: CleanOptions) -> tuple[str | None, str | None]:
+    """Drop what is not a title at all (runaway length, markup, escape codes); strip invisibles."""
+    if len(text) > opts.max_chars:
+        return None, "over_long"
+    if _ACTIVE_MARKUP.search(text):
+        return None, "markup"
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text):
+        # ANSI escape codes and other control characters: terminal tricks, never headline text
+        return None, "control_chars"
+    if _BIDI.search(text):
+        return None, "bidi_control"  # Trojan-source style reordering
+    text = html.unescape(text)  # once: "&amp;" is "&", "&amp;amp;" stays "&amp;"
+    if _TAG.search(text):
+        return None, "markup"
+    # zero-width and other format characters carry nothing a reader sees
+    text = text.replace("\u200b", " ")  # a zero-width *space* still separates words
+    return "".join(c for c in text if unicodedata.category(c) != "Cf"), None
+
+
+def _label_tagged(text: str, names: Sequence[str]) -> bool:
+    """The label as a tag: 'Sports: …', '[Sports] …', '… (Business)', '… - World', '#World'."""
+    for name in names:
+        n = re.escape(name)
+        if re.match(rf"^\W*{n}\s*[:|\]\)»-]", text, re.I) or re.match(
+            rf"^[\[(]\s*{n}\b", text, re.I
+        ):
+            return True
+        if re.search(rf"[(\[]\s*{n}\s*[)\]]\W*$|\s[-–—|:]\s*{n}\W*$", text, re.I):
+            return True
+        if re.search(rf"#{n}(?!\w)", text, re.I):
+            return True
+    return False
+
+
 def clean_title(
     text: str, opts: CleanOptions, label_names: Sequence[str]
 ) -> tuple[str | None, str | None]:
     """Return (cleaned title, None) or (None, reason it was rejected)."""
-    t = unicodedata.normalize("NFKC", text or "")
-    t = t.replace("\u200b", "").replace("\ufeff", "")
+    safe, reason = _hostile(text or "", opts)
+    if safe is None:
+        return None, reason
+    if _label_tagged(safe, label_names):
+        return None, "label_leak"
+    t = unicodedata.normalize("NFKC", safe)
     t = re.sub(r"\s+", " ", t).strip()
     if not t:
         return None, "empty"
@@ -100,8 +142,11 @@ def clean_title(
         return None, "non_text"
     if _META.match(t) or t.endswith(":"):
         return None, "meta"
-    leak = [*label_names, *opts.label_words]
-    if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t, re.I) for w in leak if w):
+    # a label name is fine as an ordinary word ("World leaders meet"), not as a tag; words the
+    # task lists as leaks are refused anywhere
+    if _label_tagged(t, label_names) or any(
+        re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t, re.I) for w in opts.label_words if w
+    ):
         return None, "label_leak"
     if _SENTENCE_BREAK.search(t):
         return None, "multi_sentence"

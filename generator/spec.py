@@ -55,6 +55,12 @@ class CleanOptions(BaseModel):
 
     min_words: int = Field(3, ge=1, description="Shorter titles are dropped (too_short).")
     max_words: int = Field(30, ge=1, description="Longer titles are dropped (too_long).")
+    max_chars: int = Field(
+        300,
+        ge=20,
+        description="Raw titles longer than this many characters are dropped before any other "
+        "step (over_long): a runaway reply is not a title.",
+    )
     trailing_punctuation: Literal["strip", "normalise", "keep"] = Field(
         "strip",
         description="strip: drop trailing '.', '!' and '!!'-runs (keep a single '?'); "

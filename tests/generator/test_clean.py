@@ -42,7 +42,25 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("Here are five more headlines for you", None, "meta"),
     ("Note: these titles are fictional", None, "meta"),
     ("Clickbait: You won't believe this trick", None, "label_leak"),
-    ("A totally factual report on rates", None, "label_leak"),
+    # a label name as an ordinary word is content, not a leak
+    ("A totally factual report on rates", "A totally factual report on rates", None),
+    ("Factual errors cost the paper dearly", "Factual errors cost the paper dearly", None),
+    ("Report on rates (factual)", None, "label_leak"),
+    ("[Clickbait] Ten tricks banks hate", None, "label_leak"),
+    ("Ten tricks banks hate - clickbait", None, "label_leak"),
+    ("Ten tricks banks hate #clickbait", None, "label_leak"),
+    # hostile text: dropped with its own reason, or repaired
+    ("<script>alert(1)</script> Ten tricks banks hate", None, "markup"),
+    ("<b>Ten</b> tricks banks hate you for", None, "markup"),
+    ("\x1b[31mTen tricks banks hate\x1b[0m today", None, "control_chars"),
+    ("Ten tricks \u202ebanks hate you for today", None, "bidi_control"),
+    ("Ten\u200btricks banks hate you\u2060 now", "Ten tricks banks hate you now", None),
+    (
+        "Tom &amp; Jerry return to cinemas this year",
+        "Tom & Jerry return to cinemas this year",
+        None,
+    ),
+    ("word " * 700, None, "over_long"),
     ("Stocks fall. Investors worry about rates", None, "multi_sentence"),
     ('"Stop Doing This With Your Savings!" Read more to find out', None, "multi_sentence"),
     ("Rates rise", None, "too_short"),
@@ -134,3 +152,27 @@ def test_clean_items_counts_every_drop() -> None:
     ]
     assert res.raw_titles == 4
     assert res.dropped == Counter({"preamble": 1, "meta": 1, "exact_duplicate": 1})
+
+
+NEWS = ["World", "Sports", "Business", "Sci/Tech"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("World leaders meet in Paris over climate", True),
+        ("Business owners protest new tax rules", True),
+        ("Sports clubs face new funding rules", True),
+        ("Sports: Team wins cup final in extra time", False),
+        ("Business | Shares fall sharply after earnings", False),
+        ("Shares fall sharply after earnings (Business)", False),
+        ("Team wins the cup final - Sports", False),
+        ("Storm hits coast early today #World", False),
+        ("Sci/Tech: New chip unveiled by a startup", False),
+    ],
+)
+def test_news_topic_leaks_are_tags_not_words(raw: str, kept: bool) -> None:
+    """news_topic: 'World', 'Sports', 'Business' in ordinary use stay; as tags they leak."""
+    title, reason = clean_title(raw, OPTS, NEWS)
+    assert (title is not None) is kept, (title, reason)
+    assert kept or reason == "label_leak"
