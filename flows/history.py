@@ -10,7 +10,6 @@ Files, both in the runs dir of a task (the parent of the round directories):
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import math
@@ -20,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from training.report import md_escape
 
 HISTORY_FILE = "history.jsonl"
 CURRENT_FILE = "current.json"
@@ -147,7 +148,7 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return html.escape(str(value)).replace("|", "&#124;")
+    return md_escape(value)
 
 
 def trend_png(rows: Sequence[Mapping[str, Any]]) -> bytes:

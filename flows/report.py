@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from training.cost import render_cost_md
-from training.report import render_training_md
+from training.report import md_escape, render_training_md
 
 
 def load_report(workdir: Path) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
         "",
         f"- raw titles from the LLM: {ds.get('raw_titles', 0)}; kept: {ds.get('kept', 0)}",
         f"- splits: {', '.join(f'{k} {v}' for k, v in (ds.get('splits') or {}).items())}",
-        f"- per label: {', '.join(f'{k} {v}' for k, v in (ds.get('per_label') or {}).items())}",
+        f"- per label: {', '.join(f'{md_escape(k)} {v}' for k, v in (ds.get('per_label') or {}).items())}",
     ]
     if ds.get("hub_url"):
         lines.append(f"- on the Hub: {ds['hub_url']}")
@@ -68,9 +68,9 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
             "",
         ]
         flags = audit.get("flags") or []
-        lines += [f"- ⚠ {f.get('detail', f) if isinstance(f, dict) else f}" for f in flags] or [
-            "- no flags"
-        ]
+        lines += [
+            f"- ⚠ {md_escape(f.get('detail', f) if isinstance(f, dict) else f)}" for f in flags
+        ] or ["- no flags"]
     return "\n".join(lines) + "\n"
 
 

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
+
+
+def md_escape(value: Any) -> str:
+    """Text from the LLM, a user's file or a task spec, safe in markdown and the Prefect UI.
+
+    HTML is escaped (no tag renders, no script runs), and table pipes, backticks and line
+    breaks cannot break the table a title sits in.
+    """
+    text = html.escape(" ".join(str(value).split()))
+    return text.replace("|", "&#124;").replace("`", "&#96;")
 
 
 def _f(x: float | None) -> str:
@@ -68,7 +79,7 @@ def render_training_md(report: Mapping[str, Any]) -> str:
         lines += ["", f"### Overfitting verdict: **{ov.get('verdict')}**", ""]
         if ov.get("gap") is not None:
             lines.append(f"Synthetic-to-real accuracy gap: {ov['gap']:.3f}.")
-        lines += [f"- {r}" for r in ov.get("reasons", [])]
+        lines += [f"- {md_escape(r)}" for r in ov.get("reasons", [])]
     ea = report.get("error_analysis") or {}
     if ea.get("highest_loss"):
         lines += [
@@ -79,13 +90,14 @@ def render_training_md(report: Mapping[str, Any]) -> str:
             "|---|---|---:|---|",
         ]
         lines += [
-            f"| {e['gold']} | {e['predicted']} | {e['confidence']:.2f} | {e['text']} |"
+            f"| {md_escape(e['gold'])} | {md_escape(e['predicted'])} | {e['confidence']:.2f} "
+            f"| {md_escape(e['text'])} |"
             for e in ea["highest_loss"][:10]
         ]
     if ea.get("most_confident_correct"):
         lines += ["", "### Most confident correct real examples (what it may key on)", ""]
         lines += [
-            f"- ({e['gold']}, {e['confidence']:.2f}) {e['text']}"
+            f"- ({md_escape(e['gold'])}, {e['confidence']:.2f}) {md_escape(e['text'])}"
             for e in ea["most_confident_correct"][:10]
         ]
     plots = report.get("plots") or []

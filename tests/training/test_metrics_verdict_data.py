@@ -172,3 +172,23 @@ def test_cost_block_sets_the_model_against_an_api_llm() -> None:
     assert gen["seconds_per_kept_title"] == pytest.approx(0.1)
     md = render_cost_md(cost)
     assert "| API LLM / this model | 9.0x |" in md
+
+
+def test_report_escapes_titles_and_labels() -> None:
+    """A real title with a script tag, a pipe and a backtick renders as text in report.md."""
+    from flows.report import render_report_md
+
+    hostile = "<script>alert(1)</script> a | b `code`"
+    report = {
+        "dataset": {"raw_titles": 1, "kept": 1, "per_label": {"<b>x</b>": 1}, "splits": {}},
+        "synthetic_test": {"accuracy": 1.0, "per_label_accuracy": {}},
+        "overfitting": {"verdict": "ok", "reasons": [hostile]},
+        "error_analysis": {
+            "highest_loss": [
+                {"gold": "a", "predicted": "b", "confidence": 0.9, "loss": 2.0, "text": hostile}
+            ]
+        },
+    }
+    md = render_report_md(report)
+    assert "<script>" not in md and "<b>" not in md and "`code`" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; a &#124; b &#96;code&#96;" in md
