@@ -90,9 +90,12 @@ def print_training_summary(report: dict[str, Any], workdir: Path) -> None:
     synth = report.get("synthetic_test") or {}
     real = report.get("real") or {}
     verdict = report.get("overfitting") or {}
-    colour = {"ok": "green", "warning": "yellow", "overfit": "red"}.get(
-        verdict.get("verdict", ""), "white"
-    )
+    colour = {
+        "ok": "green",
+        "warning": "yellow",
+        "overfit": "red",
+        "insufficient real data": "yellow",
+    }.get(verdict.get("verdict", ""), "white")
     out.print(f"Model saved to {workdir / 'model'}; report at {workdir / 'report.md'}")
     out.print(f"synthetic test accuracy {synth.get('accuracy', float('nan')):.3f}", end="")
     out.print(f", real accuracy {real['accuracy']:.3f}" if real else ", no real data given")

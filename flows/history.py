@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,19 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from training.report import md_escape
+from training.verdict import wilson_interval
 
 HISTORY_FILE = "history.jsonl"
 CURRENT_FILE = "current.json"
-Z95 = 1.959964  # two-sided 95% normal quantile
-
-
-def wilson_interval(accuracy: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion: sound near 0 and 1 and for small n, unlike p ± z·se."""
-    if n <= 0:
-        return 0.0, 1.0
-    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def runs_dir_of(workdir: Path) -> Path:

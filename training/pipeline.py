@@ -241,6 +241,11 @@ def build_report(
             real.metrics if real else None,
             log_history=info.get("log_history", []),
             tfidf_real_accuracy=tfidf_real,
+            real_support=(
+                data.real_parts.describe(data.label_names)["test"]["per_label"]
+                if data.real_parts and real
+                else None
+            ),
         ),
         "training": {
             k: info.get(k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,14 +21,33 @@ def _loss_divergence(log_history: Sequence[dict[str, Any]]) -> bool:
     return evals[-1] > best * 1.10 and evals[-1] > evals[-2] and trains[-1] < trains[0]
 
 
+Z95 = 1.959964  # two-sided 95% normal quantile
+# below this many real test titles per label, a gap or an accuracy is mostly noise
+MIN_REAL_PER_LABEL = 30
+
+
+def wilson_interval(accuracy: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: sound near 0 and 1 and for small n, unlike p ± z·se."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def overfitting_verdict(
     synthetic: dict[str, Any],
     real: dict[str, Any] | None,
     *,
     log_history: Sequence[dict[str, Any]] = (),
     tfidf_real_accuracy: float | None = None,
+    real_support: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """ok | warning | overfit, with every reason spelled out."""
+    """ok | warning | overfit | insufficient real data, with every reason spelled out.
+
+    `real_support`: real test titles per label; with fewer than MIN_REAL_PER_LABEL for any
+    label the data cannot tell ok from overfit, and the verdict says so instead of guessing.
+    """
     reasons: list[str] = []
     level = 0  # 0 ok, 1 warning, 2 overfit
     s_acc = synthetic["accuracy"]
@@ -77,9 +97,25 @@ def overfitting_verdict(
         )
     if not reasons:
         reasons.append("synthetic and real accuracy agree and the model beats the baselines.")
+    verdict = ("ok", "warning", "overfit")[level]
+    ci = None
+    if real is not None and real_support:
+        n = sum(real_support.values())
+        ci = [round(x, 4) for x in wilson_interval(real["accuracy"], n)]
+        thin = {k: v for k, v in real_support.items() if v < MIN_REAL_PER_LABEL}
+        if thin:
+            verdict = "insufficient real data"
+            reasons.insert(
+                0,
+                "too few real test titles to judge: "
+                + ", ".join(f"{k} {v}" for k, v in thin.items())
+                + f" (at least {MIN_REAL_PER_LABEL} per label needed; 95% interval of the real "
+                f"accuracy {ci[0]:.2f}-{ci[1]:.2f}). Add human-labelled titles to --real-data.",
+            )
     return {
         "gap": None if gap is None else round(gap, 4),
         "per_label_gap": per_label,
-        "verdict": ("ok", "warning", "overfit")[level],
+        "real_accuracy_ci95": ci,
+        "verdict": verdict,
         "reasons": reasons,
     }

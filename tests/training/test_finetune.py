@@ -77,7 +77,8 @@ def test_train_save_reload_predict(
         and report["baselines"]["fasttext"]["titles_per_s"]
     )
     assert report["baselines"]["majority"]["real"]["accuracy"] == pytest.approx(0.5)
-    assert report["overfitting"]["verdict"] in {"ok", "warning", "overfit"}
+    # 20 real titles: too few to judge, and the verdict says so rather than guessing
+    assert report["overfitting"]["verdict"] == "insufficient real data"
     assert report["error_analysis"]["highest_loss"]
     model_dir = tmp_path / "run" / "model"
     for name in ("model.safetensors", "config.json", "README.md", steps.DONE_MARKER):

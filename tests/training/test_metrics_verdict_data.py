@@ -192,3 +192,18 @@ def test_report_escapes_titles_and_labels() -> None:
     md = render_report_md(report)
     assert "<script>" not in md and "<b>" not in md and "`code`" not in md
     assert "&lt;script&gt;alert(1)&lt;/script&gt; a &#124; b &#96;code&#96;" in md
+
+
+def test_verdict_has_an_interval_and_refuses_to_judge_on_thin_real_data() -> None:
+    """One real title per label: 'insufficient real data' with the counts; 200 each: a verdict."""
+    synth = {"accuracy": 0.95, "per_label_accuracy": {"a": 0.95, "b": 0.95}}
+    real = {"accuracy": 0.6, "per_label_accuracy": {"a": 0.6, "b": 0.6}}
+    thin = overfitting_verdict(synth, real, real_support={"a": 1, "b": 1})
+    assert thin["verdict"] == "insufficient real data"
+    assert "a 1, b 1" in thin["reasons"][0] and "at least 30 per label" in thin["reasons"][0]
+    lo, hi = thin["real_accuracy_ci95"]
+    assert lo < 0.2 and hi > 0.9  # two titles say almost nothing
+    full = overfitting_verdict(synth, real, real_support={"a": 200, "b": 200})
+    assert full["verdict"] == "overfit"
+    lo, hi = full["real_accuracy_ci95"]
+    assert lo < 0.6 < hi and hi - lo < 0.1

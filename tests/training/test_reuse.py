@@ -50,6 +50,7 @@ CHANGES: dict[str, object] = {
     "early_stopping_patience": 3,
     "evals_per_epoch": 3,
     "freeze_embeddings": False,
+    "head": "logistic",
 }
 
 
