@@ -12,13 +12,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator.atomic import write_atomic
 from training.report import md_escape
 from training.verdict import wilson_interval
 
@@ -104,22 +103,6 @@ def promotion(row: Mapping[str, Any], current: Mapping[str, Any] | None) -> tupl
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Temp file + rename, so a reader never sees half a pointer."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
-def _umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def record_round(workdir: Path, report: Mapping[str, Any]) -> dict[str, Any]:
     """Decide promotion, append the round to the history and move `current` if promoted."""
     runs_dir = runs_dir_of(workdir)
@@ -128,7 +111,7 @@ def record_round(workdir: Path, report: Mapping[str, Any]) -> dict[str, Any]:
     with (runs_dir / HISTORY_FILE).open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     if row["promoted"]:
-        _write_atomic(runs_dir / CURRENT_FILE, json.dumps(row, indent=2, ensure_ascii=False))
+        write_atomic(runs_dir / CURRENT_FILE, json.dumps(row, indent=2, ensure_ascii=False))
     return row
 
 

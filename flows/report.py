@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from generator.atomic import write_atomic
 from training.cost import render_cost_md
 from training.report import md_escape, render_training_md
 
@@ -19,22 +18,14 @@ def load_report(workdir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file + rename so a crash never leaves half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def merge_report(workdir: Path, updates: Mapping[str, Any]) -> dict[str, Any]:
     """Replace the given top-level keys of report.json, keep the others, and rewrite report.md."""
     workdir.mkdir(parents=True, exist_ok=True)
     report = load_report(workdir) | dict(updates)
-    _atomic_write(
+    write_atomic(
         workdir / "report.json", json.dumps(report, indent=2, sort_keys=False, default=str)
     )
-    _atomic_write(workdir / "report.md", render_report_md(report))
+    write_atomic(workdir / "report.md", render_report_md(report))
     return report
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,6 +15,7 @@ from typing import Any, Protocol
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from generator.atomic import write_atomic
 from generator.backend import BackendError, BackendUnavailable, LLMBackend
 from generator.clean import clean_items
 from generator.fingerprint import FingerprintMismatch, call_components, claim_workdir
@@ -58,6 +57,7 @@ class GenerationResult:
     calls_failed: int = 0
     eval_tokens: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    torn_lines: int = 0  # a kill mid-write: set aside to raw.torn.jsonl and the call redone
 
 
 def default_max_calls(spec: TaskSpec, per_label: int) -> int:
@@ -85,11 +85,7 @@ def select_quota(items: Sequence[Title], labels: Sequence[str], per_label: int) 
 
 def _atomic_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Write a derived JSONL file via a temp file and rename (never half-written)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records))
 
 
 class _Runner:
@@ -288,10 +284,12 @@ def generate_titles(
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
     last_count, count_cost = time.monotonic(), 0.0
+    torn = 0
     if progress:
         progress.start()
     try:
         with RawLog(run.raw_path) as log:
+            torn = log.torn
             report()
             while True:
                 # fill free slots, neediest label first, while the budget lasts
@@ -360,6 +358,7 @@ def generate_titles(
         calls_failed=sum(errors.values()),
         eval_tokens=sum(int(r.get("eval_count") or 0) for r in run.rows),
         errors=errors,
+        torn_lines=torn,
     )
 
 
@@ -388,4 +387,5 @@ def dataset_summary(result: GenerationResult) -> dict[str, Any]:
             "failed": result.calls_failed,
         },
         "eval_tokens": result.eval_tokens,
+        "torn_lines": result.torn_lines,
     }

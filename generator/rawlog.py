@@ -28,21 +28,44 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+TORN_FILE = "raw.torn.jsonl"
+
+
+def set_aside_torn_line(path: Path) -> int:
+    """Move a last line without its newline to raw.torn.jsonl and cut it off; returns 0 or 1.
+
+    Its call is not in the done set (read_rows skips it), so the run simply asks again; the
+    bytes are kept beside the log for whoever wants to see what the kill interrupted.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    with path.open("rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        tail_start = max(0, size - 1_048_576)  # a row is far smaller than 1 MiB
+        fh.seek(tail_start)
+        tail = fh.read()
+        if tail.endswith(b"\n"):
+            return 0
+        cut = tail.rfind(b"\n") + 1 + tail_start if b"\n" in tail else tail_start
+        fh.seek(cut)
+        torn = fh.read()
+        with (path.parent / TORN_FILE).open("ab") as side:
+            side.write(torn + b"\n")
+        fh.truncate(cut)
+        os.fsync(fh.fileno())
+    return 1
+
+
 class RawLog:
     """Thread-safe appender: one write() of a whole line, flushed and fsynced before returning."""
 
     def __init__(self, path: Path) -> None:
-        """Open for appending; make sure a half-written last line cannot glue onto the next row."""
+        """Open for appending; a torn last line (a kill mid-write) is set aside first."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.torn = set_aside_torn_line(path)
         self._lock = threading.Lock()
         self._fh = path.open("a", encoding="utf-8")
-        if path.stat().st_size > 0:
-            with path.open("rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    self._fh.write("\n")
-                    self._fh.flush()
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Append one row durably: after this returns, a kill cannot lose it."""

@@ -324,3 +324,29 @@ def test_labels_with_colliding_readable_names_resume_cleanly(
     ids = [r["call_id"] for r in read_rows(tmp_path / "raw.jsonl")]
     assert len(ids) == len(set(ids)) and res.calls_resumed == len(names)
     assert res.per_label == dict.fromkeys(names, 12)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002])
+def test_torn_last_line_is_set_aside_and_redone_and_files_follow_the_umask(
+    tmp_path: Path, mask: int
+) -> None:
+    """A kill mid-write: the fragment goes to raw.torn.jsonl, its call is redone; modes per umask."""
+    old = os.umask(mask)
+    try:
+        with FakeOllama(FakeConfig(seed=4)) as srv:
+            _run(srv.url, tmp_path, per_label=20, concurrency=2)
+            raw = tmp_path / "raw.jsonl"
+            lines = raw.read_bytes().splitlines(keepends=True)
+            last = json.loads(lines[-1])
+            raw.write_bytes(b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+            # a higher quota needs more calls of every label: the gap left by the torn call first
+            res = _run(srv.url, tmp_path, per_label=40, concurrency=2)
+    finally:
+        os.umask(old)
+    assert res.torn_lines == 1
+    assert (tmp_path / "raw.torn.jsonl").read_bytes() == lines[-1][: len(lines[-1]) // 2] + b"\n"
+    rows = read_rows(raw)
+    assert raw.read_bytes().endswith(b"\n") and len(raw.read_bytes().splitlines()) == len(rows)
+    assert last["call_id"] in {r["call_id"] for r in rows}  # the torn call was asked again
+    for name in ("raw.jsonl", "clean.jsonl", "raw.torn.jsonl"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
