@@ -43,6 +43,7 @@ from flows.cli_common import (
     validated,
 )
 from flows.cli_model import print_training_summary
+from flows.stopping import fast_stop
 
 
 def preflight_generate(config: Any) -> None:
@@ -143,7 +144,7 @@ def generate(
         open_run_log(workdir)
         from flows.generate import generate_dataset
 
-        with friendly_errors():
+        with fast_stop(), friendly_errors():
             report = generate_dataset(config)
     ds = report["dataset"]
     out.print(
@@ -287,6 +288,6 @@ def _one_round(opts: dict[str, Any], seed: int | None) -> None:
         open_run_log(workdir)
         from flows.pipeline import pipeline
 
-        with friendly_errors():
+        with fast_stop(), friendly_errors():
             report = pipeline(config)
     print_training_summary(report, workdir)

@@ -32,6 +32,7 @@ from flows.cli_common import (
     user_error,
     validated,
 )
+from flows.stopping import fast_stop
 
 
 def _finetune_config(**kwargs: Any) -> Any:
@@ -80,7 +81,7 @@ def train(
     open_run_log(workdir)
     from flows.finetune import finetune
 
-    with friendly_errors():
+    with fast_stop(), friendly_errors():
         report = finetune(config)
     print_training_summary(report, workdir)
 

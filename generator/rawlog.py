@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,14 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 TORN_FILE = "raw.torn.jsonl"
+# Set while a row is being written: a stop signal then waits for the row to be whole.
+WRITING = threading.Event()
+_after_write: list[Callable[[], None]] = []
+
+
+def on_written(callback: Callable[[], None]) -> None:
+    """Run `callback` as soon as the row being written is on disk."""
+    _after_write.append(callback)
 
 
 def set_aside_torn_line(path: Path) -> int:
@@ -71,9 +79,15 @@ class RawLog:
         """Append one row durably: after this returns, a kill cannot lose it."""
         line = json.dumps(row, ensure_ascii=False) + "\n"
         with self._lock:
-            self._fh.write(line)
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            WRITING.set()
+            try:
+                self._fh.write(line)
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            finally:
+                WRITING.clear()
+        while _after_write:
+            _after_write.pop()()
 
     def close(self) -> None:
         """Close the file."""
