@@ -111,8 +111,14 @@ def friendly_errors() -> Iterator[None]:
         yield
     except ValidationError as exc:
         for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "value"
-            err.print(f"[red]Invalid {loc}[/red]: {e['msg']} (got {e.get('input')!r}).")
+            # the flag the user typed, not the config path: train.head -> --head
+            name = str(e["loc"][-1]) if e["loc"] else "value"
+            name = name.removesuffix("_s")  # timeout_s is --timeout
+            flag = "--" + name.replace("_", "-") if name != "value" else name
+            err.print(
+                f"[red]Invalid {escape(flag)}[/red]: {escape(e['msg'])} (got "
+                f"{escape(repr(e.get('input')))}). Fix that value and run the command again."
+            )
         raise typer.Exit(2) from None
     except user_errors() as exc:
         record_exception(exc)

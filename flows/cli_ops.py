@@ -93,21 +93,21 @@ def serve(
 
 
 def check_schedule(cron: str, timezone: str) -> None:
-    """A cron string and a timezone that Prefect will accept, or exit 2 naming the fix."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    """A cron string and a timezone that Prefect's scheduler accepts, or exit 2 naming the fix."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
 
-    from croniter import croniter
-
-    if not croniter.is_valid(cron):
-        user_error(
-            f"--cron {cron!r} is not a cron schedule: five fields, minute hour day month weekday, "
-            "e.g. '0 2 * * *' for 02:00 every night."
-        )
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        CronSchedule(cron=cron, timezone=timezone)
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if exc.errors() else "cron"
+        if field == "timezone":
+            user_error(
+                f"--timezone {timezone!r} is unknown: use an IANA name such as UTC or Europe/Paris."
+            )
         user_error(
-            f"--timezone {timezone!r} is unknown: use an IANA name such as UTC or Europe/Paris."
+            f"--cron {cron!r} is not a cron schedule: five fields, minute hour day month "
+            "weekday, e.g. '0 2 * * *' for 02:00 every night."
         )
 
 
