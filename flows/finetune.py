@@ -88,7 +88,12 @@ def cost_task(config: FinetuneConfig, data: steps.Data, info: dict[str, Any]) ->
 @task(name="push-model", cache_policy=NO_CACHE)
 def push_model_task(config: FinetuneConfig) -> str:
     """Push model, tokenizer and card (HF_TOKEN only; transient errors retried inside)."""
-    return push_folder(steps.model_dir(config), config.hub_model or "", private=config.private)
+    return push_folder(
+        steps.model_dir(config),
+        config.hub_model or "",
+        private=config.private,
+        revision=config.hub_revision,
+    )
 
 
 @flow(name="finetune")
@@ -121,13 +126,24 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     report["plots"] = steps.write_outputs(config, data, info, report)
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))
+    # every result is on disk before the push: a failed push must not lose them
+    full = merge_report(workdir, report)
     if config.hub_model:
+        revision = config.hub_revision or "main"
         if verdict["verdict"] == "overfit":
             log.warning("Not pushing %s: the verdict is overfit.", config.hub_model)
-            report["hub"] = {"pushed": False, "reason": "verdict overfit"}
+            full = merge_report(workdir, {"hub": {"pushed": False, "reason": "verdict overfit"}})
         else:
-            report["hub"] = {"pushed": True, "url": push_model_task(config)}
-    full = merge_report(workdir, report)
+            try:
+                url = push_model_task(config)
+            except Exception as exc:
+                merge_report(
+                    workdir, {"hub": {"pushed": False, "revision": revision, "error": str(exc)}}
+                )
+                raise
+            full = merge_report(
+                workdir, {"hub": {"pushed": True, "url": url, "revision": revision}}
+            )
     name = Path(config.workdir).name
     publish_report(
         artifact_key(name, "training-report"),

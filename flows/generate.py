@@ -24,7 +24,7 @@ from generator.curate import Curator
 from generator.dataset import build_dataset_dict, content_hash, save_dataset
 from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
-from generator.hub import push_dataset
+from generator.hub import push_dataset, tag_revision
 from generator.items import Title, TitleforgeError
 from generator.neardup import neighbourhoods
 from generator.ollama_backend import OllamaBackend
@@ -233,7 +233,17 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     }
     report = merge_report(workdir, {"round": round_info, "dataset": summary, "audit": audit})
     if config.hub_repo:
-        summary["hub_url"] = push_dataset_task(workdir / "dataset", config.hub_repo, config.private)
+        try:
+            summary["hub_url"] = push_dataset_task(
+                workdir / "dataset", config.hub_repo, config.private
+            )
+            # the round's immutable name on the Hub: the model card points at this tag
+            tag_revision(config.hub_repo, workdir.name, "dataset")
+            summary["hub_revision"] = workdir.name
+        except Exception as exc:
+            summary["hub_error"] = str(exc)  # every result above is already in report.json
+            merge_report(workdir, {"dataset": summary})
+            raise
         report = merge_report(workdir, {"dataset": summary})
 
     publish_report(

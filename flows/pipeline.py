@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
 from flows.artifacts import artifact_key, deployment_scope, publish_report, publish_tables
@@ -36,7 +37,19 @@ def finetune_config_for(config: PipelineConfig, workdir: str) -> FinetuneConfig:
         real_label_map=real.label_map if real else None,
         hub_model=config.train.hub_model,
         private=config.generate.private,
+        # a round's model goes to a branch named after it; main only when it is promoted
+        hub_revision=Path(workdir).name if config.train.hub_model else None,
+        dataset_repo=config.generate.hub_repo,
+        dataset_revision=Path(workdir).name if config.generate.hub_repo else None,
     )
+
+
+@task(name="promote-on-hub", cache_policy=NO_CACHE)
+def promote_on_hub(repo: str, model_dir: Path, private: bool) -> str:
+    """The promoted round's model becomes the repo's main revision (content already uploaded)."""
+    from generator.hub import push_folder
+
+    return push_folder(model_dir, repo, private=private)
 
 
 def with_feedback(gen: GenerateConfig) -> tuple[GenerateConfig, str | None]:
@@ -78,6 +91,11 @@ def pipeline(config: PipelineConfig) -> Any:
             {"feedback_used": {"from_round": feedback_from, "guidance": gen_config.guidance}},
         )
     row = record_round(Path(workdir), load_report(Path(workdir)))
+    if row["promoted"] and row["pushed_revision"]:
+        promote_on_hub(
+            config.train.hub_model or "", Path(workdir) / "model", config.generate.private
+        )
+        merge_report(Path(workdir), {"hub_main": {"pushed": True, "from_round": row["round"]}})
     log.info("Round %s promoted: %s (%s)", row["round"], row["promoted"], row["promotion_reason"])
     report = merge_report(
         Path(workdir), {"promotion": {k: row[k] for k in ("promoted", "promotion_reason")}}
@@ -97,5 +115,6 @@ def pipeline(config: PipelineConfig) -> Any:
     log.info("Pipeline finished in %s: verdict %s", workdir, verdict)
     if verdict == "overfit" and config.fail_on_overfit:
         reasons = "; ".join(report["overfitting"].get("reasons", []))
-        return Failed(message=f"Model overfits the synthetic data and was not pushed: {reasons}")
+        pushed = " and was not pushed" if config.train.hub_model else ""
+        return Failed(message=f"Model overfits the synthetic data{pushed}: {reasons}")
     return report

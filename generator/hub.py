@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from generator.items import TitleforgeError
 
@@ -40,6 +40,9 @@ def _status(exc: HfHubHTTPError) -> int:
     return int(getattr(resp, "status_code", 0) or 0)
 
 
+_sleep = time.sleep  # tests shorten the backoff here, not for the whole process
+
+
 def with_retries(
     action: Callable[[], T], what: str, *, max_retries: int = 4, backoff_s: float = 2.0
 ) -> T:
@@ -59,10 +62,16 @@ def with_retries(
                     f"The Hub rejected {what} ({status}): {exc.server_message or 'bad request'}."
                 ) from None
             last = f"HTTP {status}"
+        except OfflineModeIsEnabled:
+            # a ConnectionError subclass, but no retry can help: the user switched the Hub off
+            raise HubError(
+                f"HF_HUB_OFFLINE is set, so {what} cannot happen: `unset HF_HUB_OFFLINE` (and "
+                "connect) to push, or leave out --hub-repo/--hub-model."
+            ) from None
         except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
             last = type(exc).__name__
         if attempt < max_retries:
-            time.sleep(backoff_s * 2**attempt)
+            _sleep(backoff_s * 2**attempt)
     raise HubError(
         f"The Hub kept failing for {what} after {max_retries + 1} attempts (last: {last}); try again later."
     )
@@ -96,9 +105,18 @@ def push_dataset(
 
 
 def push_folder(
-    folder: Path, repo_id: str, *, private: bool = False, api: HfApi | None = None
+    folder: Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    api: HfApi | None = None,
+    revision: str | None = None,
 ) -> str:
-    """Push a saved model folder (weights, tokenizer, card) to a model repo; returns its URL."""
+    """Push a saved model folder (weights, tokenizer, card) to a model repo; returns its URL.
+
+    `revision`: a branch (created from main when missing) instead of main, so a round that
+    is not promoted is still on the Hub without replacing the current model.
+    """
     api = api or HfApi(token=hub_token())
     if api.token is None:
         hub_token()
@@ -106,14 +124,29 @@ def push_folder(
         lambda: api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True),
         f"creating {repo_id}",
     )
+    if revision:
+        with_retries(
+            lambda: api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True),
+            f"creating branch {revision} of {repo_id}",
+        )
     with_retries(
         lambda: api.upload_folder(
             folder_path=str(folder),
             repo_id=repo_id,
             repo_type="model",
-            commit_message="titleforge model",
-            ignore_patterns=["checkpoint-*", "*.pt"],
+            revision=revision,
+            commit_message=f"titleforge model{f' ({revision})' if revision else ''}",
+            ignore_patterns=["checkpoint-*", "*.pt", "*.onnx", "titleforge.log"],
         ),
         f"uploading the model to {repo_id}",
     )
-    return f"https://huggingface.co/{repo_id}"
+    return f"https://huggingface.co/{repo_id}" + (f"/tree/{revision}" if revision else "")
+
+
+def tag_revision(repo_id: str, tag: str, repo_type: str, *, api: HfApi | None = None) -> None:
+    """Tag the repo's main at its current commit (a round's immutable name on the Hub)."""
+    api = api or HfApi(token=hub_token())
+    with_retries(
+        lambda: api.create_tag(repo_id, tag=tag, repo_type=repo_type, exist_ok=True),
+        f"tagging {repo_id} as {tag}",
+    )

@@ -42,6 +42,7 @@ def render_model_card(
     report: dict[str, Any],
     repo_or_path: str,
     real_name: str | None,
+    dataset_revision: str | None = None,
 ) -> str:
     """README.md for the model folder (and the Hub)."""
     results = [_results("synthetic test split", report["synthetic_test"])]
@@ -54,7 +55,12 @@ def render_model_card(
         "tags": ["titleforge", "synthetic-data", "text-classification"],
         "datasets": [dataset] if "/" in dataset and not Path(dataset).exists() else [],
         "model-index": [{"name": name, "results": results}],
-        "titleforge": {"overfitting_verdict": report["overfitting"]["verdict"]},
+        "titleforge": {
+            "overfitting_verdict": report["overfitting"]["verdict"],
+            "dataset_revision": dataset_revision,
+            "seed": (report.get("round") or {}).get("seed"),
+            "fingerprint": (report.get("round") or {}).get("fingerprint"),
+        },
     }
     return (
         _env()
@@ -64,6 +70,7 @@ def render_model_card(
             name=name,
             base_model=base_model,
             dataset=dataset,
+            dataset_revision=dataset_revision,
             labels=labels,
             synthetic=report["synthetic_test"],
             real=report.get("real"),

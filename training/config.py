@@ -95,6 +95,17 @@ class FinetuneConfig(BaseModel):
         None, description="Push model + card here (user/name) unless the verdict is overfit."
     )
     private: bool = Field(False, description="Create the Hub model repo as private.")
+    hub_revision: str | None = Field(
+        None,
+        description="Push the model to this branch instead of main (rounds push to a branch "
+        "named after the round; main only gets promoted models).",
+    )
+    dataset_repo: str | None = Field(
+        None, description="The Hub dataset the training data was pushed to (named in the card)."
+    )
+    dataset_revision: str | None = Field(
+        None, description="The revision (tag) of that dataset the model was trained on."
+    )
     force: bool = Field(False, description="Retrain even if DIR/model holds a finished model.")
 
     @field_validator("hub_model")

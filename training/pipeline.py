@@ -304,7 +304,8 @@ def write_outputs(
     card = render_model_card(
         name=f"titleforge-{Path(config.dataset).parent.name or 'model'}",
         base_model=config.base_model,
-        dataset=config.dataset,
+        dataset=config.dataset_repo or config.dataset,
+        dataset_revision=config.dataset_revision,
         labels=data.label_names,
         report=report,
         repo_or_path=config.hub_model or str(model_dir(config)),

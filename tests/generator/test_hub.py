@@ -41,6 +41,12 @@ class RecordingApi:
     def upload_folder(self, **kw: Any) -> None:
         self._record("upload_folder", **kw)
 
+    def create_branch(self, repo_id: str, **kw: Any) -> None:
+        self._record("create_branch", repo_id=repo_id, **kw)
+
+    def create_tag(self, repo_id: str, **kw: Any) -> None:
+        self._record("create_tag", repo_id=repo_id, **kw)
+
 
 class RecordingDatasetDict:
     """Records push_to_hub like DatasetDict would receive it."""
@@ -55,7 +61,7 @@ class RecordingDatasetDict:
 @pytest.fixture(autouse=True)
 def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real sleeping between retries."""
-    monkeypatch.setattr("generator.hub.time.sleep", lambda s: None)
+    monkeypatch.setattr("generator.hub._sleep", lambda s: None)
 
 
 def test_push_dataset_records_repo_card_and_private(
@@ -108,3 +114,58 @@ def test_live_push_needs_a_token(tmp_path: Any) -> None:
 
     dd = DatasetDict({"train": Dataset.from_dict({"text": ["a b c"], "label": [0]})})
     assert push_dataset(dd, "---\nlicense: mit\n---\n# test", repo, private=True).endswith(repo)
+
+
+def test_a_round_is_pushed_to_its_own_branch(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """revision=<round>: the branch is created, the upload goes there, the URL names it."""
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    api = RecordingApi()
+    url = push_folder(tmp_path, "me/model", api=api, revision="20261124T0200Z-s42")  # type: ignore[arg-type]
+    names = [name for name, _ in api.calls]
+    assert names == ["create_repo", "create_branch", "upload_folder"]
+    assert api.calls[1][1]["branch"] == "20261124T0200Z-s42"
+    assert api.calls[2][1]["revision"] == "20261124T0200Z-s42"
+    assert url.endswith("/tree/20261124T0200Z-s42")
+
+
+def test_offline_push_says_hf_hub_offline_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HF_HUB_OFFLINE: the message names the switch, not 'try again later'."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from generator.hub import with_retries
+
+    def offline() -> None:
+        raise OfflineModeIsEnabled("offline")
+
+    with pytest.raises(HubError, match="HF_HUB_OFFLINE is set") as exc:
+        with_retries(offline, "pushing the model")
+    assert "try again later" not in str(exc.value)
+
+
+def test_a_failed_model_push_keeps_every_result_and_records_the_error(
+    tiny_albert: Any, toy_dataset_dir: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Hub down for good: the flow fails, but report.json has the metrics and the push error."""
+    import json
+
+    from flows.finetune import finetune
+    from training.config import FinetuneConfig
+
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    monkeypatch.setattr("generator.hub.HfApi", lambda token=None: RecordingApi(fail=99))
+    cfg = FinetuneConfig(
+        dataset=str(toy_dataset_dir),
+        workdir=str(tmp_path / "run"),
+        base_model=str(tiny_albert),
+        epochs=1,
+        hub_model="me/model",
+        hub_revision="r1",
+    )
+    with pytest.raises(HubError, match="kept failing"):
+        finetune(cfg)
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["synthetic_test"]["accuracy"] is not None and report["overfitting"]["verdict"]
+    assert report["hub"]["pushed"] is False and "kept failing" in report["hub"]["error"]
+    assert report["hub"]["revision"] == "r1" and "hf_test" not in json.dumps(report)
