@@ -79,6 +79,7 @@ class FakeStats:
     first_start: float | None = None
     last_end: float | None = None
     pulls: int = 0
+    chat_arrivals: int = 0  # completion requests received, answered or not (hangs, cut-offs)
 
 
 def small_model_profile(**overrides: Any) -> FakeConfig:
@@ -307,6 +308,9 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self._body()
+            if self.path in ("/api/chat", "/api/generate"):
+                with server._lock:
+                    server.stats.chat_arrivals += 1
             if self.path == "/api/show":
                 name = body.get("model") or body.get("name") or ""
                 if server.has_model(name):
