@@ -68,6 +68,13 @@ HubRepoOpt = Annotated[
 PrivateOpt = Annotated[bool, typer.Option(help="Create Hub repos as private.")]
 BaseModelOpt = Annotated[str, typer.Option(help="Encoder to finetune: Hub id or local path.")]
 EpochsOpt = Annotated[float, typer.Option(help="Training epochs.")]
+LabelNoiseOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="report (default): flag synthetic titles whose label a cross-validated probe "
+        "contradicts; drop: also remove them; off: skip the check."
+    ),
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(

@@ -107,6 +107,7 @@ CASES = {
     "max-calls-0": Case([*G, "--max-calls", "0"], "max-calls"),
     "timeout-0": Case([*G, "--timeout", "0"], "timeout"),
     "seed-negative": Case([*G, "--seed", "-1"], "seed"),
+    "label-noise-mode": Case([*G, "--label-noise", "sometimes"], "--label-noise"),
     "train-dataset-missing": Case(
         ["train", "--dataset", "./gone", "--workdir", "w", "--base-model", "./m"],
         "not a model folder",
