@@ -115,6 +115,20 @@ def _wait_run(api: str, run_id: str, timeout_s: float) -> dict:
     return state
 
 
+def _scheduled_run_finished(
+    api: str, proc: subprocess.Popen[bytes], log: Path, deadline: float
+) -> dict:
+    """The first flow run the *scheduler* made (auto_scheduled) that reached a final state."""
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text(errors="replace")[-4000:]
+        for fr in _api(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
+            # only runs the scheduler made, never one this test created
+            if fr["auto_scheduled"] and fr["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED"}:
+                return fr
+        time.sleep(3)
+    return {}
+
+
 def _serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     """`titleforge serve ARGS` in its own process group, logging to tmp_path/serve.log."""
     with (tmp_path / "serve.log").open("wb") as log:  # the child keeps its own descriptor
@@ -250,19 +264,7 @@ def test_cron_schedule_fires_and_the_scheduled_run_completes(
             ),
         )
         try:
-            final: dict = {}
-            while time.monotonic() - t0 < 180 and not final:
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()[-4000:]
-                flow_runs = _api(api, "/flow_runs/filter", {})
-                for fr in flow_runs:  # type: ignore[union-attr]
-                    # Only runs the scheduler made: auto_scheduled, never created by this test.
-                    if fr["auto_scheduled"] and fr["state"]["type"] in {
-                        "COMPLETED",
-                        "FAILED",
-                        "CRASHED",
-                    }:
-                        final = fr
-                time.sleep(3)
+            final = _scheduled_run_finished(api, server, tmp_path / "serve.log", t0 + 180)
             # A failing manual run: `regenerate --wait` names the failing step and its message.
             failed = subprocess.run(
                 [sys.executable, "-m", "flows.cli", "regenerate", "--task", "nosuch", "--wait"],
@@ -335,17 +337,7 @@ def test_prefect_deploy_with_a_process_worker_fires_on_schedule(
                 start_new_session=True,
             )
         try:
-            final: dict = {}
-            while time.monotonic() - t0 < 240 and not final:
-                assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-4000:]
-                for fr in _api(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
-                    if fr["auto_scheduled"] and fr["state"]["type"] in {
-                        "COMPLETED",
-                        "FAILED",
-                        "CRASHED",
-                    }:
-                        final = fr
-                time.sleep(3)
+            final = _scheduled_run_finished(api, worker, tmp_path / "worker.log", t0 + 240)
         finally:
             _stop(worker)
     worker_log = (tmp_path / "worker.log").read_text(errors="replace")
