@@ -220,10 +220,6 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     summary["examples"] = curator.last.examples if curator.last else []
     log.info("Splits: %s; dropped %s", summary["splits"], summary["dropped"])
 
-    card_info = CardInfo.from_run(
-        spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo
-    )
-    save_dataset_task(splits, spec, card_info, workdir / "dataset")
     round_info = {
         "id": workdir.name,
         "task": spec.name,
@@ -231,6 +227,10 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         "fingerprint": (read_fingerprint(workdir) or {}).get("fingerprint"),
         "dataset_hash": content_hash(splits),
     }
+    card_info = CardInfo.from_run(
+        spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo, round_info
+    )
+    save_dataset_task(splits, spec, card_info, workdir / "dataset")
     report = merge_report(workdir, {"round": round_info, "dataset": summary, "audit": audit})
     if config.hub_repo:
         try:

@@ -35,6 +35,10 @@ class CardInfo:
     flags: list[str] = field(default_factory=list)
     calls: dict[str, int] | None = None
     repo_id: str | None = None
+    # the round: its seed reproduces this dataset; the fingerprint names every option behind it
+    seed: int | None = None
+    fingerprint: str | None = None
+    dataset_hash: str | None = None
 
     @classmethod
     def from_run(
@@ -45,6 +49,7 @@ class CardInfo:
         summary: dict[str, Any],
         audit: dict[str, Any],
         repo_id: str | None,
+        round_info: dict[str, Any] | None = None,
     ) -> CardInfo:
         """Assemble the card from the spec, the dataset summary and the audit."""
         return cls(
@@ -63,6 +68,9 @@ class CardInfo:
             flags=[f["detail"] for f in audit.get("flags", [])],
             calls=summary.get("calls"),
             repo_id=repo_id,
+            seed=(round_info or {}).get("seed"),
+            fingerprint=(round_info or {}).get("fingerprint"),
+            dataset_hash=(round_info or {}).get("dataset_hash"),
         )
 
 

@@ -41,14 +41,24 @@ def render_training_md(report: Mapping[str, Any]) -> str:
             f"({tr.get('samples_per_second') or 0:.1f} samples/s, {tr.get('train_runtime_s') or 0:.0f} s)."
         )
         lines.append("")
-    lines += ["| | synthetic test | real |", "|---|---:|---:|"]
+    sel = report.get("real_selection") or {}
+    lines += [
+        "Real data is split once: the *selection* part drives every choice (feedback, "
+        "promotion), the sealed *test* part is read once for the numbers and the verdict.",
+        "",
+        f"| | synthetic test | real selection (n={sel.get('n', 0)}) | real test (n={real.get('n', 0)}) |",
+        "|---|---:|---:|---:|",
+    ]
     for key in ("accuracy", "precision", "recall", "f1", "f1_macro"):
-        lines.append(f"| {key} | {_f(synth.get(key))} | {_f(real.get(key))} |")
+        lines.append(f"| {key} | {_f(synth.get(key))} | {_f(sel.get(key))} | {_f(real.get(key))} |")
+    ci = (report.get("overfitting") or {}).get("real_accuracy_ci95")
+    if ci:
+        lines.append(f"\nReal test accuracy, 95% Wilson interval: {ci[0]:.3f}-{ci[1]:.3f}.")
     lines += [
         "",
         "### Per label",
         "",
-        "| label | synthetic accuracy | real accuracy | real precision | real F1 |",
+        "| label | synthetic accuracy | real test accuracy | real test precision | real test F1 |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, acc in synth["per_label_accuracy"].items():
