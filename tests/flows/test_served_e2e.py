@@ -230,7 +230,9 @@ def test_serve_trigger_manual_regeneration(
     assert "clickbait-pipeline-report" in nkeys and "clickbait-pipeline-per-label" in nkeys, nkeys
     text = next(a for a in narts if a["key"] == "clickbait-pipeline-report")["data"]  # type: ignore[union-attr]
     assert (
-        "synthetic accuracy" in text and "real test accuracy" in text and "Overfitting verdict" in text
+        "synthetic accuracy" in text
+        and "real test accuracy" in text
+        and "Overfitting verdict" in text
     )
     for name in ("report.json", "report.md", "confusion_real.png", "loss_curves.png"):
         assert (runs / "nightly" / name).exists(), name
