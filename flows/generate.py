@@ -10,6 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.advice import deployment_advice
 from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
 from flows.config import GenerateConfig
 from flows.curation import carry_forward_task, data_options, label_noise_task
@@ -54,7 +55,8 @@ def load_real_task(config: GenerateConfig, spec: TaskSpec) -> list[Title]:
 )
 def check_ollama_task(backend: OllamaBackend) -> None:
     """Fail fast with the fix when Ollama is down; pull the model when it is missing."""
-    check_backend(backend)
+    with deployment_advice():
+        check_backend(backend)
 
 
 @task(
@@ -78,7 +80,7 @@ def generate_titles_task(
     def on_progress(kept: dict[str, int], calls: int) -> None:
         bar.update(sum(min(n, config.per_label) for n in kept.values()) / wanted)
 
-    with ollama_slots(concurrency):
+    with ollama_slots(concurrency), deployment_advice():
         result = generate_titles(
             spec,
             backend,

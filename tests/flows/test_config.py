@@ -49,3 +49,15 @@ def test_resolve_workdir_fills_date_placeholders() -> None:
     assert resolve_workdir("runs/cb-{date}", now) == "runs/cb-2026-11-23"
     assert resolve_workdir("runs/m-{datetime}", now) == "runs/m-20261123T040506"
     assert resolve_workdir("runs/plain", now) == "runs/plain"
+
+
+def test_advice_names_deployment_parameters_inside_a_deployment() -> None:
+    """A CLI flag in a message becomes the parameter a deployment's user sets in the UI form."""
+    from flows.advice import for_deployment
+
+    msg = "Run `ollama pull phi3` there, or pass --model; raise --timeout, or another --workdir."
+    out = for_deployment(msg)
+    assert "--" not in out
+    assert "pass `model` (a deployment parameter)" in out
+    assert "raise `timeout_s` (a deployment parameter)" in out
+    assert "another `workdir` (a deployment parameter)" in out and "`ollama pull phi3`" in out
