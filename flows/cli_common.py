@@ -46,6 +46,14 @@ HostOpt = Annotated[
     str | None,
     typer.Option("--ollama-host", envvar="OLLAMA_HOST", help="Ollama URL(s), comma-separated."),
 ]
+LlmOpt = Annotated[
+    str,
+    typer.Option(
+        "--llm",
+        help="Who writes the titles: ollama (production) or embedded (SmolLM2-135M in-process, "
+        "no server needed; for trying the pipeline, not for production data).",
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option(help="Ollama model (default: the task spec's, phi3).")
 ]
@@ -211,6 +219,9 @@ def open_run_log(workdir: Path) -> None:
 
 def check_base_model(name: str) -> None:
     """Fail in seconds, before any generation, when the base model cannot be loaded (offline too)."""
+    from training.config import resolve_base_model
+
+    name = resolve_base_model(name)
     path = Path(name).expanduser()
     if path.exists() or name.startswith((".", "/", "~")):
         if not (path / "config.json").is_file():

@@ -49,8 +49,16 @@ class GenerateConfig(BaseModel):
         description="Seed for prompt sampling, LLM options, balancing and split; empty draws a "
         "fresh one for a new round (a resumed directory keeps its recorded seed).",
     )
+    llm: Literal["ollama", "embedded"] = Field(
+        "ollama",
+        description="Who writes the titles: `ollama` (a running Ollama server; the production "
+        "path) or `embedded` (SmolLM2-135M run in-process behind the same Ollama API, for "
+        "trying the pipeline on a machine without Ollama; not for production data).",
+    )
     model: str | None = Field(
-        None, description="Ollama model; empty uses the task spec's model (phi3 by default)."
+        None,
+        description="Ollama model; empty uses the task spec's model (phi3 by default). "
+        "Not used with llm=embedded.",
     )
     ollama_host: str | None = Field(
         None,
@@ -166,6 +174,16 @@ class GenerateConfig(BaseModel):
         if v is not None and (v.count("/") != 1 or not all(v.split("/"))):
             raise ValueError(f"hub_repo {v!r} must look like 'user/name'")
         return v
+
+    @model_validator(mode="after")
+    def _embedded_has_one_model(self) -> GenerateConfig:
+        """The embedded LLM serves one model: reject another model name rather than ignore it."""
+        if self.llm == "embedded" and self.model:
+            raise ValueError(
+                f"model={self.model!r} cannot be used with llm='embedded', which runs its own "
+                "SmolLM2-135M in-process: drop --model, or use --llm ollama to run that model"
+            )
+        return self
 
     @model_validator(mode="after")
     def _private_needs_repo(self) -> GenerateConfig:

@@ -207,6 +207,11 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         dropped_noise = before - len(items)
     splits = split_task(items, config)
     summary = dataset_summary(result)
+    summary["generator"] = {"llm": config.llm, "model": backend.model}
+    if config.llm == "embedded":
+        from generator.embedded import TRY_OUT_NOTE
+
+        summary["generator"]["note"] = TRY_OUT_NOTE
     summary["generation_s"] = round(generation_s, 2)  # this run's calls (a resumed run: its part)
     if config.carry_from:
         summary["carried"] = {"from": config.carry_from, "titles": carried}
@@ -232,6 +237,7 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     card_info = CardInfo.from_run(
         spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo, round_info
     )
+    card_info.model_note = summary["generator"].get("note")
     save_dataset_task(splits, spec, card_info, workdir / "dataset")
     report = merge_report(workdir, {"round": round_info, "dataset": summary, "audit": audit})
     if config.hub_repo:

@@ -21,8 +21,24 @@ from generator.spec import TaskSpec
 OLLAMA_LIMIT = "ollama-slots"
 
 
+class EmbeddedBackend(OllamaBackend):
+    """OllamaBackend pointed at the in-process embedded server: one model, one call at a time."""
+
+    def parallel_slots(self) -> int:
+        """The embedded model runs one call at a time on every core."""
+        return 1
+
+
 def backend_from_config(config: GenerateConfig, spec: TaskSpec) -> OllamaBackend:
-    """The Ollama backend a generate config asks for (model falls back to the task spec's)."""
+    """The backend a generate config asks for: Ollama (model falls back to the task spec's) or
+    the embedded model, started in-process behind the same Ollama API on first use."""
+    if config.llm == "embedded":
+        from generator.embedded import EMBEDDED_MODEL
+        from generator.embedded_server import embedded_host
+
+        return EmbeddedBackend(
+            model=EMBEDDED_MODEL, hosts=[embedded_host()], timeout_s=config.timeout_s
+        )
     hosts = [h.strip() for h in config.ollama_host.split(",")] if config.ollama_host else None
     return OllamaBackend(
         model=config.model or spec.generation.model, hosts=hosts, timeout_s=config.timeout_s

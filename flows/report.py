@@ -41,6 +41,10 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
         f"- splits: {', '.join(f'{k} {v}' for k, v in (ds.get('splits') or {}).items())}",
         f"- per label: {', '.join(f'{md_escape(k)} {v}' for k, v in (ds.get('per_label') or {}).items())}",
     ]
+    gen = ds.get("generator") or {}
+    if gen:
+        note = f" (**{md_escape(gen['note'])}**)" if gen.get("note") else ""
+        lines.append(f"- written by: `{md_escape(gen.get('model'))}`{note}")
     if ds.get("hub_url"):
         lines.append(f"- on the Hub: {ds['hub_url']}")
     dropped = ds.get("dropped") or {}

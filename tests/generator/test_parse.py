@@ -7,6 +7,17 @@ import pytest
 from generator.parse import parse_titles
 
 CASES: list[tuple[str, list[str]]] = [
+    # real replies of the embedded SmolLM2-135M (raw.jsonl of `generate --llm embedded --seed 1`)
+    (
+        '{ "titles": [ "A study reveals how a local news outlet responds to an increasing number '
+        'of misinformation, using the latest data on weather and climate change \n  { "] }',
+        [],
+    ),
+    ('{ "titles": [".{}", ".{}"] }', [".{}", ".{}"]),
+    (
+        '{"titles": ["]]\nSentence: {\n  ","\n}\n\n1. 2014 " ,"Pirate\'s Cove","Gangbait"',
+        ["Pirate's Cove", "Gangbait"],  # cut after a closed string: that title is whole
+    ),
     ('{"titles": ["A b c d", "E f g h"]}', ["A b c d", "E f g h"]),
     ('["A b c d", "E f g h"]', ["A b c d", "E f g h"]),
     ('```json\n{"titles": ["A b c d"]}\n```', ["A b c d"]),
