@@ -43,6 +43,7 @@ def render_model_card(
     repo_or_path: str,
     real_name: str | None,
     dataset_revision: str | None = None,
+    generator: dict[str, Any] | None = None,
 ) -> str:
     """README.md for the model folder (and the Hub)."""
     results = [_results("synthetic test split", report["synthetic_test"])]
@@ -71,6 +72,7 @@ def render_model_card(
             base_model=base_model,
             dataset=dataset,
             dataset_revision=dataset_revision,
+            generator=generator or {},
             labels=labels,
             synthetic=report["synthetic_test"],
             real=report.get("real"),

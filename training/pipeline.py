@@ -278,6 +278,14 @@ def build_report(
     return report
 
 
+def _generator_of(work: Path) -> dict[str, Any] | None:
+    """Which LLM wrote this run's data (from report.json), for the model card."""
+    path = work / "report.json"
+    if not path.exists():
+        return None
+    return (json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}).get("generator")
+
+
 def write_outputs(
     config: FinetuneConfig, data: Data, info: dict[str, Any], report: dict[str, Any]
 ) -> list[str]:
@@ -310,6 +318,7 @@ def write_outputs(
         report=report,
         repo_or_path=config.hub_model or str(model_dir(config)),
         real_name=config.real_data and Path(config.real_data).name,
+        generator=_generator_of(work),
     )
     (model_dir(config) / "README.md").write_text(card, encoding="utf-8")
     return plots

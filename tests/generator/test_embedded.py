@@ -65,3 +65,4 @@ def test_the_first_command_runs_on_a_machine_without_ollama(tmp_path: Path) -> N
     assert "shortcut_probe_accuracy" in report["audit"] and report["synthetic_test"]["accuracy"]
     assert "not for production data" in (work / "dataset" / "README.md").read_text()
     assert "not for production data" in (work / "report.md").read_text()
+    assert "not for production data" in (work / "model" / "README.md").read_text()
