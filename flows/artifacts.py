@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -64,10 +67,37 @@ class ProgressArtifact:
         update_progress_artifact(self._id, progress=round(100.0 * min(max(fraction, 0.0), 1.0), 1))
 
 
-def publish_report(key: str, markdown: str, description: str) -> None:
-    """Publish the run's markdown report as a keyed artifact."""
+def publish_report(
+    key: str, markdown: str, description: str, images_from: Path | None = None
+) -> None:
+    """Publish the run's markdown report as a keyed artifact (plots inlined so the UI shows them)."""
     if _in_run():
+        if images_from is not None:
+            markdown = inline_images(markdown, images_from)
         create_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^()\s]+\.png)\)")
+
+
+def inline_images(markdown: str, folder: Path) -> str:
+    """Relative PNG links → data URIs: the Prefect UI cannot load files from a run directory."""
+
+    def embed(m: re.Match[str]) -> str:
+        path = (folder / m.group(2)).resolve()
+        if not path.is_file() or not path.is_relative_to(folder.resolve()):
+            return m.group(0)
+        data = base64.b64encode(path.read_bytes()).decode()
+        return f"![{m.group(1)}](data:image/png;base64,{data})"
+
+    return _IMAGE.sub(embed, markdown)
+
+
+def task_of(workdir: Path) -> str:
+    """The run's task name for stable artifact keys (one key per task, not per run directory)."""
+    from flows.report import load_report
+
+    return (load_report(workdir).get("round") or {}).get("task") or workdir.name
 
 
 def per_label_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,8 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console-script entry point: no traceback reaches the terminal, whatever fails."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Prefect's server would phone home and log an ERROR per attempt on an offline machine
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except KeyboardInterrupt:

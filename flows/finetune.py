@@ -8,7 +8,13 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
+from flows.artifacts import (
+    ProgressArtifact,
+    artifact_key,
+    publish_report,
+    publish_tables,
+    task_of,
+)
 from flows.report import load_report, merge_report, render_report_md
 from generator.hub import push_folder
 from training import pipeline as steps
@@ -34,7 +40,7 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
         return done
     log.info("Training: %s.", steps.retrain_reason(config))
     bar = ProgressArtifact(
-        artifact_key(Path(config.workdir).name, "training-progress"), "Training steps done"
+        artifact_key(task_of(Path(config.workdir)), "training-progress"), "Training steps done"
     )
 
     def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
@@ -144,11 +150,12 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
             full = merge_report(
                 workdir, {"hub": {"pushed": True, "url": url, "revision": revision}}
             )
-    name = Path(config.workdir).name
+    name = task_of(workdir)
     publish_report(
         artifact_key(name, "training-report"),
         render_report_md(full),
         "Training and real-data report",
+        images_from=workdir,
     )
     publish_tables(artifact_key(name, "training"), full)
     return full

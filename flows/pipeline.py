@@ -102,7 +102,10 @@ def pipeline(config: PipelineConfig) -> Any:
     )
     name = Path(gen_config.task).stem
     publish_report(
-        artifact_key(name, "pipeline-report"), render_report_md(report), "Pipeline report"
+        artifact_key(name, "pipeline-report"),
+        render_report_md(report),
+        "Pipeline report",
+        images_from=Path(workdir),
     )
     publish_tables(artifact_key(name, "pipeline"), report)
     runs_dir = Path(workdir).resolve().parent

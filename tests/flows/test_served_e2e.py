@@ -234,6 +234,8 @@ def test_serve_trigger_manual_regeneration(
         and "real test accuracy" in text
         and "Overfitting verdict" in text
     )
+    # plots inlined as data URIs: the UI cannot load a run directory's files
+    assert "data:image/png;base64," in text and "](confusion_real.png)" not in text
     for name in ("report.json", "report.md", "confusion_real.png", "loss_curves.png"):
         assert (runs / "nightly" / name).exists(), name
     assert (runs / "nightly" / "model" / "model.safetensors").exists()
