@@ -45,7 +45,8 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
 
     def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
         bar.update(step / max(max_steps, 1))
-        shown = {k: round(v, 4) for k, v in logs.items() if isinstance(v, int | float)}
+        # 4 significant digits, not 4 decimals: a learning rate of 1e-05 must not read 0.0
+        shown = {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, int | float)}
         log.info("step %d/%d %s", step, max_steps, shown)
 
     info = steps.train_and_save(config, data, on_log=on_log)
