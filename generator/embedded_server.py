@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from generator.embedded import EMBEDDED_MODEL, EmbeddedLLM, Reply
+from generator.loopback import LoopbackServer
 
 VERSION = "0.12.0-titleforge-embedded"
 # names a user might type for the embedded model; Ollama adds ':latest' to untagged names
@@ -24,42 +25,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class EmbeddedServer:
+class EmbeddedServer(LoopbackServer):
     """One loaded model behind a ThreadingHTTPServer on 127.0.0.1:<free port>."""
 
     def __init__(self, llm: EmbeddedLLM | None = None, port: int = 0) -> None:
         """Load the model (unless given) and bind the port; `start` begins serving."""
         self.llm = llm or EmbeddedLLM()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(_handler(self), port)
         self.requests = 0
 
     @property
     def host(self) -> str:
         """The URL to give OllamaBackend."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> EmbeddedServer:
-        """Serve in a daemon thread (it ends with the process)."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="titleforge-embedded-llm", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> EmbeddedServer:
-        """Start on entry."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on exit."""
-        self.stop()
+        return self.url
 
     def model_info(self) -> dict[str, Any]:
         """The /api/tags entry of the one model served."""

@@ -16,9 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from generator.loopback import LoopbackServer
 from tests.fakes.titles import make_title
 
 _CATEGORY = re.compile(r"Category:\s*(.+)")
@@ -96,7 +97,7 @@ def small_model_profile(**overrides: Any) -> FakeConfig:
     return FakeConfig(**(base | overrides))
 
 
-class FakeOllama:
+class FakeOllama(LoopbackServer):
     """The server: `with FakeOllama(cfg) as srv: ollama.Client(host=srv.url)`."""
 
     def __init__(self, config: FakeConfig | None = None, port: int = 0) -> None:
@@ -107,29 +108,7 @@ class FakeOllama:
         self._slots = threading.Semaphore(self.config.slots)
         self._fault_rng = random.Random(self.config.seed + 1)
         self._history: dict[str, list[str]] = {}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> FakeOllama:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> FakeOllama:
-        """Start on entry."""
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop on exit."""
-        self.stop()
+        super().__init__(_handler(self), port)
 
     def count(self, path: str, status: int) -> None:
         """Record a request."""
