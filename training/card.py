@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,14 @@ def _results(name: str, metrics: dict[str, Any]) -> dict[str, Any]:
             {"type": "f1", "value": round(metrics["f1"], 4), "name": "F1 (weighted)"},
         ],
     }
+
+
+def written_by(workdir: Path) -> dict[str, Any] | None:
+    """Which LLM wrote this run's data (report.json's dataset.generator), for the card."""
+    path = workdir / "report.json"
+    if not path.exists():
+        return None
+    return (json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}).get("generator")
 
 
 def render_model_card(

@@ -11,7 +11,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from training.baselines import FastTextBaseline, FrozenEncoderLogReg, Majority, TfidfLogReg
-from training.card import render_model_card
+from training.card import render_model_card, written_by
 from training.config import FinetuneConfig
 from training.data import align_labels, load_labelled, load_splits
 from training.diversity import diversity
@@ -88,10 +88,10 @@ def train_and_save(
 ) -> dict[str, Any]:
     """Finetune (or fit a frozen-encoder head), save to DIR/model (safetensors), write the marker."""
     out = model_dir(config)
+    train_split = data.splits["train"]
     if config.head == "logistic":
         from training.heads import fit_and_save
 
-        train_split = data.splits["train"]
         fitted = fit_and_save(
             config.base_model,
             train_split["text"],
@@ -101,31 +101,26 @@ def train_and_save(
             seed=config.seed,
             max_length=config.max_length,
         )
-        info = {
-            "base_model": config.base_model,
-            "dataset": config.dataset,
-            "training": training_identity(config),
-            "log_history": [],
-            **fitted,
-            "n_train": len(train_split),
+        fitted["log_history"] = []
+    else:
+        result = train(config, data.splits, data.label_names, on_log=on_log)
+        result.trainer.save_model(str(out))
+        result.tokenizer.save_pretrained(str(out))
+        # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
+        (out / "training_args.bin").unlink(missing_ok=True)
+        fitted = {
+            "log_history": result.log_history,
+            "train_runtime_s": round(result.train_runtime_s, 2),
+            "samples_per_second": round(result.samples_per_second, 2),
+            "best_metric": result.best_metric,
+            "epochs_run": result.epochs_run,
         }
-        (out / DONE_MARKER).write_text(json.dumps(info, indent=1), encoding="utf-8")
-        return info
-    result = train(config, data.splits, data.label_names, on_log=on_log)
-    result.trainer.save_model(str(out))
-    result.tokenizer.save_pretrained(str(out))
-    # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
-    (out / "training_args.bin").unlink(missing_ok=True)
     info = {
         "base_model": config.base_model,
         "dataset": config.dataset,
         "training": training_identity(config),
-        "log_history": result.log_history,
-        "train_runtime_s": round(result.train_runtime_s, 2),
-        "samples_per_second": round(result.samples_per_second, 2),
-        "best_metric": result.best_metric,
-        "epochs_run": result.epochs_run,
-        "n_train": len(data.splits["train"]),
+        **fitted,
+        "n_train": len(train_split),
     }
     (out / DONE_MARKER).write_text(json.dumps(info, indent=1), encoding="utf-8")
     return info
@@ -278,14 +273,6 @@ def build_report(
     return report
 
 
-def _generator_of(work: Path) -> dict[str, Any] | None:
-    """Which LLM wrote this run's data (from report.json), for the model card."""
-    path = work / "report.json"
-    if not path.exists():
-        return None
-    return (json.loads(path.read_text(encoding="utf-8")).get("dataset") or {}).get("generator")
-
-
 def write_outputs(
     config: FinetuneConfig, data: Data, info: dict[str, Any], report: dict[str, Any]
 ) -> list[str]:
@@ -318,7 +305,7 @@ def write_outputs(
         report=report,
         repo_or_path=config.hub_model or str(model_dir(config)),
         real_name=config.real_data and Path(config.real_data).name,
-        generator=_generator_of(work),
+        generator=written_by(work),
     )
     (model_dir(config) / "README.md").write_text(card, encoding="utf-8")
     return plots
