@@ -42,6 +42,7 @@ from flows.cli_common import (
     open_run_log,
     out,
     real_options,
+    user_error,
     validated,
 )
 from flows.cli_model import print_training_summary
@@ -113,8 +114,7 @@ def sole_writer(workdir: Path) -> Iterator[None]:
         try:
             stack.enter_context(run_lock(workdir))
         except RunLocked as exc:
-            err.print(f"[red]Error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from None
+            user_error(str(exc))
         yield
 
 
@@ -254,11 +254,10 @@ def run(
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
     opts = dict(locals())
     if rounds > 1 and workdir is not None:
-        err.print(
-            f"[red]Error:[/red] --rounds {rounds} makes {rounds} new round directories below "
-            "--runs-dir, so it cannot fill one --workdir: leave --workdir out (or use --rounds 1)."
+        user_error(
+            f"--rounds {rounds} makes {rounds} new round directories below --runs-dir, so it "
+            "cannot fill one --workdir: leave --workdir out (or use --rounds 1)."
         )
-        raise typer.Exit(2)
     for number in range(1, rounds + 1):
         if rounds > 1:
             out.print(f"[bold]Round {number} of {rounds}[/bold]")

@@ -24,7 +24,6 @@ from flows.cli_common import (
     check_base_model,
     check_dataset,
     check_workdir,
-    err,
     friendly_errors,
     need_hub_token,
     open_run_log,
@@ -136,10 +135,7 @@ def predict(
     if not texts and not sys.stdin.isatty():
         texts = _lines(sys.stdin.buffer.read(), "stdin")
     if not texts:
-        err.print(
-            "[red]Error:[/red] no titles given: pass them as arguments, with --file, or on stdin."
-        )
-        raise typer.Exit(2)
+        user_error("no titles given: pass them as arguments, with --file, or on stdin.")
     with friendly_errors():
         predictor = load_predictor(model, engine, batch_size=batch_size)
         preds = predictor.predict(texts)
@@ -182,8 +178,7 @@ def export(
     from training.export_onnx import export_onnx
 
     if not onnx:
-        err.print("[red]Error:[/red] only --onnx export exists; pass --onnx.")
-        raise typer.Exit(2)
+        user_error("only --onnx export exists; pass --onnx.")
     with friendly_errors():
         path = export_onnx(model, quantize=int8)
     out.print(f"Wrote {path} (serve it with onnxruntime; labels in {model / 'onnx_labels.json'}).")
