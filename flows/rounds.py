@@ -57,14 +57,19 @@ def recorded_seed(workdir: Path) -> int | None:
     return int(seed) if seed is not None else None
 
 
+def seed_for(workdir: Path, seed: int | None) -> int:
+    """The given seed, else the one the directory was started with, else a fresh one."""
+    if seed is None:
+        seed = recorded_seed(workdir)
+    return draw_seed() if seed is None else seed
+
+
 def start_round(
     workdir: Path | None, runs_dir: Path, task: str, seed: int | None
 ) -> tuple[Path, int]:
     """The run directory and seed: a given workdir resumes with its recorded seed; else a new round."""
     if workdir is not None:
-        if seed is None:
-            seed = recorded_seed(workdir)
-        return workdir, draw_seed() if seed is None else seed
+        return workdir, seed_for(workdir, seed)
     seed = draw_seed() if seed is None else seed
     return new_round_dir(runs_dir, task, seed), seed
 
@@ -78,5 +83,6 @@ def begin_round(config: GenerateConfig) -> GenerateConfig:
         seed = draw_seed() if config.seed is None else config.seed
         workdir = unique_dir(Path(template.replace(ROUND, round_id(seed))))
         return config.model_copy(update={"seed": seed, "workdir": str(workdir)})
-    workdir, seed = start_round(Path(template), Path(), config.task, config.seed)
-    return config.model_copy(update={"seed": seed, "workdir": str(workdir)})
+    return config.model_copy(
+        update={"seed": seed_for(Path(template), config.seed), "workdir": template}
+    )
