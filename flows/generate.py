@@ -237,7 +237,6 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     card_info = CardInfo.from_run(
         spec, prompt_id(spec), backend.model, summary, audit, config.hub_repo, round_info
     )
-    card_info.model_note = summary["generator"].get("note")
     save_dataset_task(splits, spec, card_info, workdir / "dataset")
     report = merge_report(workdir, {"round": round_info, "dataset": summary, "audit": audit})
     if config.hub_repo:

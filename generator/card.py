@@ -72,6 +72,7 @@ class CardInfo:
             seed=(round_info or {}).get("seed"),
             fingerprint=(round_info or {}).get("fingerprint"),
             dataset_hash=(round_info or {}).get("dataset_hash"),
+            model_note=(summary.get("generator") or {}).get("note"),
         )
 
 
