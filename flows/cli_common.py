@@ -174,13 +174,10 @@ def need_hub_token(*repos: str | None) -> None:
     """Fail now, not after an hour of work, when a Hub push cannot happen (exit 2)."""
     if not any(repos):
         return
-    if hub_offline():
-        user_error(
-            "HF_HUB_OFFLINE is set, so nothing can be pushed to the Hub: `unset HF_HUB_OFFLINE` "
-            "(and connect) to push, or leave out --hub-repo/--hub-model."
-        )
-    from generator.hub import HubError, hub_token
+    from generator.hub import OFFLINE_FIX, HubError, hub_token
 
+    if hub_offline():
+        user_error(f"HF_HUB_OFFLINE is set, so nothing can be pushed to the Hub: {OFFLINE_FIX}")
     try:
         hub_token()
     except HubError as exc:

@@ -40,6 +40,7 @@ def _status(exc: HfHubHTTPError) -> int:
     return int(getattr(resp, "status_code", 0) or 0)
 
 
+OFFLINE_FIX = "`unset HF_HUB_OFFLINE` (and connect) to push, or leave out --hub-repo/--hub-model."
 _sleep = time.sleep  # tests shorten the backoff here, not for the whole process
 
 
@@ -65,8 +66,7 @@ def with_retries(
         except OfflineModeIsEnabled:
             # a ConnectionError subclass, but no retry can help: the user switched the Hub off
             raise HubError(
-                f"HF_HUB_OFFLINE is set, so {what} cannot happen: `unset HF_HUB_OFFLINE` (and "
-                "connect) to push, or leave out --hub-repo/--hub-model."
+                f"HF_HUB_OFFLINE is set, so {what} cannot happen: {OFFLINE_FIX}"
             ) from None
         except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
             last = type(exc).__name__
