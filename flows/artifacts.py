@@ -31,6 +31,11 @@ def artifact_key(*parts: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
 
 
+def task_key(task: str, kind: str) -> str:
+    """One stable key per kind of artifact, task and deployment (not per run or run directory)."""
+    return artifact_key(deployment_scope(), task, kind)
+
+
 def deployment_scope() -> str:
     """The deployment this run belongs to ('' for ad-hoc runs), so each deployment keeps one history."""
     from prefect.runtime import deployment
@@ -116,25 +121,25 @@ def per_label_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def publish_tables(key_prefix: str, report: Mapping[str, Any]) -> None:
-    """Publish per-label metrics and drop counts as table artifacts."""
+def publish_tables(task: str, report: Mapping[str, Any], kinds: tuple[str, ...]) -> None:
+    """Publish the per-label metrics and/or drop counts as table artifacts (each from one flow only)."""
     if not _in_run():
         return
     rows = per_label_rows(report)
-    if rows:
+    if rows and "per-label" in kinds:
         create_table_artifact(
             table=rows,
-            key=artifact_key(key_prefix, "per-label"),
+            key=task_key(task, "per-label"),
             description="Per-label accuracy: synthetic test split vs real data",
         )
     dropped = (report.get("dataset") or {}).get("dropped") or {}
-    if dropped:
+    if dropped and "drops" in kinds:
         create_table_artifact(
             table=[
                 {"reason": k, "titles": v}
                 for k, v in sorted(dropped.items(), key=lambda kv: -kv[1])
             ],
-            key=artifact_key(key_prefix, "drops"),
+            key=task_key(task, "drops"),
             description="Titles dropped during cleaning and dedupe, by reason",
         )
 

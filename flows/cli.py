@@ -9,6 +9,7 @@ from rich.markup import escape
 
 # Each module registers its commands on the shared app when imported.
 from flows import cli_data, cli_model, cli_ops  # noqa: F401
+from flows.apiserver import reuse_local_server
 from flows.cli_common import app, err
 from flows.clilog import record_exception
 
@@ -20,6 +21,8 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Prefect's server would phone home and log an ERROR per attempt on an offline machine
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # before Prefect is imported: a server already running beats a temporary one (13-20 s)
+    reuse_local_server()
     try:
         app()
     except KeyboardInterrupt:

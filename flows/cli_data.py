@@ -22,6 +22,7 @@ from flows.cli_common import (
     LlmOpt,
     MaxCallsOpt,
     ModelOpt,
+    NoPrefectOpt,
     PerLabelOpt,
     PrivateOpt,
     RealLabelOpt,
@@ -42,11 +43,11 @@ from flows.cli_common import (
     open_run_log,
     out,
     real_options,
+    running_flow,
     user_error,
     validated,
 )
 from flows.cli_model import print_training_summary
-from flows.stopping import fast_stop
 
 
 def preflight_generate(config: Any) -> None:
@@ -140,6 +141,7 @@ def generate(
     ] = False,
     hub_repo: HubRepoOpt = None,
     private: PrivateOpt = False,
+    no_prefect: NoPrefectOpt = False,
 ) -> None:
     """Generate a labelled dataset with the LLM: clean, dedupe, audit, split, save (and push)."""
     config = gen_from_cli(locals())
@@ -150,7 +152,7 @@ def generate(
         open_run_log(workdir)
         from flows.generate import generate_dataset
 
-        with fast_stop(), friendly_errors():
+        with running_flow(no_prefect):
             report = generate_dataset(config)
     ds = report["dataset"]
     out.print(
@@ -250,6 +252,7 @@ def run(
             "round's mistakes on the real selection part.",
         ),
     ] = 1,
+    no_prefect: NoPrefectOpt = False,
 ) -> None:
     """Run everything: generate the dataset, finetune, evaluate on real data (resumable)."""
     opts = dict(locals())
@@ -295,6 +298,6 @@ def _one_round(opts: dict[str, Any], seed: int | None) -> None:
         open_run_log(workdir)
         from flows.pipeline import pipeline
 
-        with fast_stop(), friendly_errors():
+        with running_flow(opts["no_prefect"]):
             report = pipeline(config)
     print_training_summary(report, workdir)

@@ -132,7 +132,6 @@ class GenerateConfig(BaseModel):
         "HF_TOKEN only.",
     )
     private: bool = Field(False, description="Create the Hub repo as private.")
-    show_progress: bool = Field(True, description="Show a terminal progress bar per label.")
 
     @field_validator("split_ratios")
     @classmethod

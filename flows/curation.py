@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import GenerateConfig
+from flows.plain import task
 from generator.items import Title, TitleforgeError
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import (
     ProgressArtifact,
-    artifact_key,
     publish_report,
     publish_tables,
+    task_key,
     task_of,
 )
+from flows.plain import flow, run_logger, task
 from flows.report import load_report, merge_report, render_report_md
+from flows.rounds import round_tags
 from generator.hub import push_folder
 from training import pipeline as steps
 from training.config import FinetuneConfig
@@ -31,7 +32,7 @@ def load_data_task(config: FinetuneConfig) -> steps.Data:
 def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
     """Finetune with progress in the logs and a progress artifact; reuse a finished model."""
     done = steps.finished_training(config)
-    log = get_run_logger()
+    log = run_logger()
     if done is not None:
         log.info(
             "DIR/model holds a model trained on this dataset with these options (%s): reusing it.",
@@ -40,7 +41,7 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
         return done
     log.info("Training: %s.", steps.retrain_reason(config))
     bar = ProgressArtifact(
-        artifact_key(task_of(Path(config.workdir)), "training-progress"), "Training steps done"
+        task_key(task_of(Path(config.workdir)), "training-progress"), "Training steps done"
     )
 
     def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
@@ -92,6 +93,18 @@ def cost_task(config: FinetuneConfig, data: steps.Data, info: dict[str, Any]) ->
     )
 
 
+@task(name="export-onnx", cache_policy=NO_CACHE)
+def export_task(config: FinetuneConfig) -> str | None:
+    """The ONNX export beside the weights: `titleforge predict` then needs no torch (under a second)."""
+    from training.export_onnx import export_onnx
+    from training.fastpredict import is_fresh
+
+    model = steps.model_dir(config)
+    if not is_fresh(model, "onnx"):
+        export_onnx(model)
+    return str(model / "model.onnx")
+
+
 @task(name="push-model", cache_policy=NO_CACHE)
 def push_model_task(config: FinetuneConfig) -> str:
     """Push model, tokenizer and card (HF_TOKEN only; transient errors retried inside)."""
@@ -103,12 +116,18 @@ def push_model_task(config: FinetuneConfig) -> str:
     )
 
 
-@flow(name="finetune")
+@flow(name="titleforge-finetune")
 def finetune(config: FinetuneConfig) -> dict[str, Any]:
     """Finetune an encoder on a labelled dataset and report honestly, including on real data."""
-    log = get_run_logger()
     workdir = Path(config.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    with round_tags(task_of(workdir), workdir.name):
+        return _finetune(config, workdir)
+
+
+def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
+    """The finetune flow's steps."""
+    log = run_logger()
     data = load_data_task(config)
     log.info(
         "Data: %s; labels %s; real data %s",
@@ -131,6 +150,8 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
     report["diversity"] = diversity
     report["cost"] = cost_task(config, data, info)
     report["plots"] = steps.write_outputs(config, data, info, report)
+    if config.onnx:
+        report["onnx"] = export_task(config)
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))
     # every result is on disk before the push: a failed push must not lose them
@@ -153,10 +174,10 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
             )
     name = task_of(workdir)
     publish_report(
-        artifact_key(name, "training-report"),
+        task_key(name, "training-report"),
         render_report_md(full),
         "Training and real-data report",
         images_from=workdir,
     )
-    publish_tables(artifact_key(name, "training"), full)
+    publish_tables(name, full, ("per-label",))
     return full

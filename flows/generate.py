@@ -7,22 +7,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.advice import deployment_advice
-from flows.artifacts import ProgressArtifact, artifact_key, publish_report, publish_tables
+from flows.artifacts import ProgressArtifact, publish_report, publish_tables, task_key
 from flows.config import GenerateConfig
 from flows.curation import carry_forward_task, data_options, label_noise_task
 from flows.llm import backend_from_config, check_backend, ollama_slots, retry_on_outage
+from flows.plain import flow, run_logger, task
 from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
-from flows.rounds import begin_round
+from flows.rounds import begin_round, round_tags
 from generator import audit as audit_mod
 from generator import split as split_mod
 from generator.card import CardInfo, render_card
 from generator.curate import Curator
-from generator.dataset import build_dataset_dict, content_hash, save_dataset
+from generator.dataset import build_dataset_dict, content_hash, parquet_files, save_dataset
 from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
 from generator.hub import push_dataset, tag_revision
@@ -72,7 +72,7 @@ def generate_titles_task(
     """Call the LLM until every label has its quota; resumable from raw.jsonl, so retries are cheap."""
     concurrency = config.concurrency or backend.default_concurrency()
     bar = ProgressArtifact(
-        artifact_key(spec.name, "generation-progress"),
+        task_key(spec.name, "generation-progress"),
         f"Titles kept towards {config.per_label} per label",
     )
     wanted = config.per_label * len(spec.labels)
@@ -91,7 +91,7 @@ def generate_titles_task(
             max_calls=config.max_calls,
             curate=curator,
             on_progress=on_progress if bar.active else None,
-            show_progress=config.show_progress,
+            show_progress=True,  # a bar only on a terminal: never in a worker or the UI
             options=data_options(config),
         )
     bar.update(1.0, force=True)
@@ -126,7 +126,7 @@ def save_dataset_task(
 ) -> str:
     """Build the DatasetDict and save it with its card beside it."""
     dd = build_dataset_dict(splits, [label.name for label in spec.labels])
-    card = render_card(card_info)
+    card = render_card(card_info.with_sizes(dd, parquet_files(dd)))
     save_dataset(dd, card, out_dir)
     return card
 
@@ -136,15 +136,22 @@ def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
     """Push the saved dataset and its card to the Hub (HF_TOKEN only; transient errors retried inside)."""
     from datasets import load_from_disk
 
+    # the card saved beside the data, byte for byte: its sizes describe these parquet files
     card = (out_dir / "README.md").read_text(encoding="utf-8")
-    return push_dataset(load_from_disk(str(out_dir)), card, repo, private=private)
+    return push_dataset(parquet_files(load_from_disk(str(out_dir))), card, repo, private=private)
 
 
-@flow(name="generate_dataset")
+@flow(name="titleforge-generate")
 def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
-    log = get_run_logger()
     config = begin_round(config)
+    with round_tags(Path(config.task).stem, Path(config.workdir).name):
+        return _generate(config)
+
+
+def _generate(config: GenerateConfig) -> dict[str, Any]:
+    """The generate flow's steps, for a round already begun."""
+    log = run_logger()
     workdir = Path(config.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     log.info("Round %s: seed %s", workdir, config.seed)
@@ -254,7 +261,7 @@ def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
         report = merge_report(workdir, {"dataset": summary})
 
     publish_report(
-        artifact_key(spec.name, "dataset-report"), render_report_md(report), "Dataset report"
+        task_key(spec.name, "dataset-report"), render_report_md(report), "Dataset report"
     )
-    publish_tables(spec.name, report)
+    publish_tables(spec.name, report, ("drops",))
     return report

@@ -6,12 +6,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from prefect import get_client, get_run_logger
+from prefect import get_client
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from flows.config import GenerateConfig
+from flows.plain import is_plain, run_logger
 from generator.backend import BackendHung, BackendUnavailable
 from generator.ollama_backend import OllamaBackend
 from generator.spec import TaskSpec
@@ -47,7 +48,7 @@ def backend_from_config(config: GenerateConfig, spec: TaskSpec) -> OllamaBackend
 
 def check_backend(backend: OllamaBackend) -> None:
     """Health-check every host, then pull the model if it is missing, logging pull progress."""
-    log = get_run_logger()
+    log = run_logger()
     backend.check()
     last: dict[str, int] = {}
 
@@ -81,7 +82,9 @@ def ensure_ollama_limit(slots: int) -> None:
 
 
 def _limit_size() -> int | None:
-    """Slots of the shared Ollama limit, or None when nobody created it."""
+    """Slots of the shared Ollama limit, or None when nobody created it (or there is no server)."""
+    if is_plain():
+        return None
     with get_client(sync_client=True) as client:
         try:
             return client.read_global_concurrency_limit_by_name(OLLAMA_LIMIT).limit

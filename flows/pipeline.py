@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
 
-from flows.artifacts import artifact_key, deployment_scope, publish_report, publish_tables
+from flows.artifacts import publish_report, task_key
 from flows.config import GenerateConfig, PipelineConfig
 from flows.finetune import finetune
 from flows.generate import generate_dataset
 from flows.history import history_markdown, read_current, read_history, record_round
+from flows.plain import flow, run_logger, task
 from flows.report import load_report, merge_report, render_report_md
-from flows.rounds import begin_round
+from flows.rounds import begin_round, round_tags
 from training.config import FinetuneConfig
 
 
@@ -70,12 +70,18 @@ def with_feedback(gen: GenerateConfig) -> tuple[GenerateConfig, str | None]:
     return gen, None
 
 
-@flow(name="pipeline")
+@flow(name="titleforge-pipeline")
 def pipeline(config: PipelineConfig) -> Any:
     """Generate the dataset, finetune on it, evaluate on real data; one run directory, resumable."""
-    log = get_run_logger()
     # the round's seed and directory are fixed once, here, so both subflows use the same ones
     gen_config = begin_round(config.generate)
+    with round_tags(Path(gen_config.task).stem, Path(gen_config.workdir).name):
+        return _pipeline(config, gen_config)
+
+
+def _pipeline(config: PipelineConfig, gen_config: GenerateConfig) -> Any:
+    """The pipeline flow's steps, for a round already begun."""
+    log = run_logger()
     feedback_from = None
     if config.learn_from_previous and not gen_config.guidance:
         gen_config, feedback_from = with_feedback(gen_config)
@@ -102,15 +108,14 @@ def pipeline(config: PipelineConfig) -> Any:
     )
     name = Path(gen_config.task).stem
     publish_report(
-        artifact_key(name, "pipeline-report"),
+        task_key(name, "pipeline-report"),
         render_report_md(report),
         "Pipeline report",
         images_from=Path(workdir),
     )
-    publish_tables(artifact_key(name, "pipeline"), report)
     runs_dir = Path(workdir).resolve().parent
     publish_report(
-        artifact_key(deployment_scope(), name, "history"),
+        task_key(name, "history"),
         history_markdown(read_history(runs_dir), read_current(runs_dir)),
         f"Rounds of {name}: real-data accuracy per round and which model is current",
     )

@@ -71,9 +71,14 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
 
 def render_report_md(report: Mapping[str, Any]) -> str:
     """The whole readable report: dataset and audit, then training and real-data evaluation."""
+    rnd = report.get("round") or {}
     parts = [
         "# titleforge report",
         "",
+        f"Round `{md_escape(rnd.get('id'))}`: seed `{rnd.get('seed')}`, fingerprint "
+        f"`{rnd.get('fingerprint')}`, dataset hash `{rnd.get('dataset_hash')}`.\n"
+        if rnd
+        else "",
         render_dataset_md(report),
         render_training_md(report),
         render_cost_md(report.get("cost")),

@@ -8,6 +8,8 @@ so rounds sort by time and an earlier round is never overwritten. A workdir temp
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,3 +88,25 @@ def begin_round(config: GenerateConfig) -> GenerateConfig:
     return config.model_copy(
         update={"seed": seed_for(Path(template), config.seed), "workdir": template}
     )
+
+
+@contextmanager
+def round_tags(task: str, round_name: str) -> Iterator[list[str]]:
+    """Tag the running flow run and everything it starts with `task:<task>` and `round:<id>`.
+
+    The UI filters runs by tag; the flow run itself is created before the round is known, so its
+    tags are updated here, and `prefect.tags` covers the subflows and tasks that follow.
+    """
+    from prefect import tags
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    new = [f"task:{task}", f"round:{round_name}"]
+    ctx = FlowRunContext.get()
+    if ctx is not None and ctx.flow_run is not None:
+        merged = sorted(set(ctx.flow_run.tags) | set(new))
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(ctx.flow_run.id, tags=merged)
+        ctx.flow_run.tags = merged
+    with tags(*new):
+        yield new

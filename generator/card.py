@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from huggingface_hub import DatasetCardData
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -40,6 +40,15 @@ class CardInfo:
     fingerprint: str | None = None
     dataset_hash: str | None = None
     model_note: str | None = None  # e.g. that a tiny embedded model wrote the data
+    # sizes the Hub shows: arrow bytes per split and the parquet files' total (see with_sizes)
+    split_bytes: dict[str, int] = field(default_factory=dict)
+    download_size: int = 0
+
+    def with_sizes(self, dd: Any, files: dict[str, bytes]) -> CardInfo:
+        """This card with the splits' byte sizes and the data files' total, as pushed."""
+        self.split_bytes = {name: int(ds.data.nbytes) for name, ds in dd.items()}
+        self.download_size = sum(len(b) for b in files.values())
+        return self
 
     @classmethod
     def from_run(
@@ -97,34 +106,46 @@ def _env() -> SandboxedEnvironment:
     )
 
 
-def render_card(info: CardInfo) -> str:
-    """README.md text: YAML metadata block, then the body."""
-    meta = {
-        "language": ["en"],
-        "license": info.license,
-        "pretty_name": info.pretty_name,
-        "task_categories": ["text-classification"],
-        "size_categories": [_size_category(sum(info.splits.values()))],
-        "tags": ["synthetic", "titleforge", "llm-generated"],
-        "titleforge": {"generator_model": info.model, "prompt_id": info.prompt_id},
-        "dataset_info": {
+def card_data(info: CardInfo) -> DatasetCardData:
+    """The card's metadata through huggingface_hub's own class: what the Hub reads and shows."""
+    names = [lb["name"] for lb in info.labels]
+    return DatasetCardData(
+        language=["en"],
+        license=info.license,
+        pretty_name=info.pretty_name,
+        task_categories=["text-classification"],
+        size_categories=[_size_category(sum(info.splits.values()))],
+        tags=["synthetic", "titleforge", "llm-generated"],
+        # the data files push_dataset uploads (generator.dataset.parquet_files names them)
+        configs=[
+            {
+                "config_name": "default",
+                "data_files": [{"split": k, "path": f"data/{k}-*"} for k in info.splits],
+            }
+        ],
+        dataset_info={
             "features": [
                 {"name": "text", "dtype": "string"},
                 {
                     "name": "label",
-                    "dtype": {
-                        "class_label": {
-                            "names": {i: lb["name"] for i, lb in enumerate(info.labels)}
-                        }
-                    },
+                    "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(names)}}},
                 },
             ],
-            "splits": [{"name": k, "num_examples": v} for k, v in info.splits.items()],
+            "splits": [
+                {"name": k, "num_bytes": info.split_bytes.get(k, 0), "num_examples": v}
+                for k, v in info.splits.items()
+            ],
+            "download_size": info.download_size,
+            "dataset_size": sum(info.split_bytes.values()),
         },
-    }
-    metadata = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip()
+        titleforge={"generator_model": info.model, "prompt_id": info.prompt_id},
+    )
+
+
+def render_card(info: CardInfo) -> str:
+    """README.md text: YAML metadata block, then the body."""
     return (
         _env()
         .from_string(TEMPLATE.read_text(encoding="utf-8"))
-        .render(info=info, metadata=metadata)
+        .render(info=info, metadata=card_data(info).to_yaml())
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +38,16 @@ def save_dataset(dd: DatasetDict, card: str, out_dir: Path) -> None:
     (tmp / "README.md").write_text(card, encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
+
+
+def parquet_files(dd: DatasetDict) -> dict[str, bytes]:
+    """The Hub's data files of a DatasetDict (`data/<split>-00000-of-00001.parquet`, as push_to_hub names them)."""
+    files = {}
+    for name, ds in dd.items():
+        buf = io.BytesIO()
+        ds.to_parquet(buf)
+        files[f"data/{name}-00000-of-00001.parquet"] = buf.getvalue()
+    return files
 
 
 def content_hash(splits: Mapping[str, Sequence[Title]]) -> str:

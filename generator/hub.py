@@ -6,11 +6,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+from huggingface_hub.utils import filter_repo_objects
 
 from generator.items import TitleforgeError
 
@@ -40,6 +41,8 @@ def _status(exc: HfHubHTTPError) -> int:
     return int(getattr(resp, "status_code", 0) or 0)
 
 
+# never pushed: checkpoints, pickles, the ONNX exports (local speed-ups) and the run log
+MODEL_IGNORE = ["checkpoint-*", "checkpoint-*/*", "*.pt", "*.bin", "*.onnx", "*.log"]
 OFFLINE_FIX = "`unset HF_HUB_OFFLINE` (and connect) to push, or leave out --hub-repo/--hub-model."
 _sleep = time.sleep  # tests shorten the backoff here, not for the whole process
 
@@ -78,28 +81,32 @@ def with_retries(
 
 
 def push_dataset(
-    dd: Any, card: str, repo_id: str, *, private: bool = False, api: HfApi | None = None
+    files: dict[str, bytes],
+    card: str,
+    repo_id: str,
+    *,
+    private: bool = False,
+    api: HfApi | None = None,
 ) -> str:
-    """Push a DatasetDict and its card (README.md); returns the dataset's URL."""
-    token = hub_token()
-    api = api or HfApi(token=token)
+    """Push the data files and the card (README.md) in one commit; returns the dataset's URL.
+
+    One commit, not `push_to_hub` + a card upload: push_to_hub writes a README of its own, so
+    the card would be written twice and the Hub would briefly show a card without ours.
+    """
+    api = api or HfApi(token=hub_token())
+    if api.token is None:
+        hub_token()
     with_retries(
         lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
         f"creating {repo_id}",
     )
+    ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=b) for p, b in files.items()]
+    ops.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))
     with_retries(
-        lambda: dd.push_to_hub(repo_id, private=private, token=token),
-        f"pushing the dataset to {repo_id}",
-    )
-    with_retries(
-        lambda: api.upload_file(
-            path_or_fileobj=card.encode("utf-8"),
-            path_in_repo="README.md",
-            repo_id=repo_id,
-            repo_type="dataset",
-            commit_message="titleforge dataset card",
+        lambda: api.create_commit(
+            repo_id, ops, repo_type="dataset", commit_message="titleforge dataset and card"
         ),
-        f"uploading the card to {repo_id}",
+        f"pushing the dataset to {repo_id}",
     )
     return f"https://huggingface.co/datasets/{repo_id}"
 
@@ -129,14 +136,22 @@ def push_folder(
             lambda: api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True),
             f"creating branch {revision} of {repo_id}",
         )
+    # one create_commit with exactly these files (upload_folder may split a push into several
+    # commits); the card is one of them, written once
+    files = sorted(
+        filter_repo_objects(
+            (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()),
+            ignore_patterns=MODEL_IGNORE,
+        )
+    )
+    ops = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=folder / f) for f in files]
     with_retries(
-        lambda: api.upload_folder(
-            folder_path=str(folder),
-            repo_id=repo_id,
+        lambda: api.create_commit(
+            repo_id,
+            ops,
             repo_type="model",
             revision=revision,
             commit_message=f"titleforge model{f' ({revision})' if revision else ''}",
-            ignore_patterns=["checkpoint-*", "*.pt", "*.onnx", "titleforge.log"],
         ),
         f"uploading the model to {repo_id}",
     )

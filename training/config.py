@@ -123,6 +123,17 @@ class FinetuneConfig(BaseModel):
     dataset_revision: str | None = Field(
         None, description="The revision (tag) of that dataset the model was trained on."
     )
+    onnx: bool = Field(
+        True,
+        description="Also write the ONNX export beside the model, so `titleforge predict` "
+        "answers in under a second (no torch).",
+    )
+    license: str = Field(
+        "apache-2.0",
+        pattern=r"^[a-z0-9][a-z0-9.-]*$",
+        description="The model's licence on the Hub (a Hub licence id; ALBERT and MiniLM are "
+        "apache-2.0).",
+    )
     force: bool = Field(False, description="Retrain even if DIR/model holds a finished model.")
 
     @field_validator("base_model")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,29 +85,12 @@ def _down_projections(path: Path) -> list[str]:
     ]
 
 
-ENGINES = ("auto", "torch", "onnx", "onnx-int8")
-
-
-def load_predictor(
-    model_dir: Path, engine: str = "auto", *, batch_size: int = 32
-) -> BatchPredictor:
+def load_predictor(model_dir: Path, engine: str = "auto", *, batch_size: int = 32) -> Any:
     """Predictor for `titleforge predict`: PyTorch, or the ONNX export (auto: when it is up to date)."""
-    if engine not in ENGINES:
-        raise TrainingError(f"Unknown engine {engine!r}: choose one of {', '.join(ENGINES)}.")
-    onnx_file = model_dir / ("model.int8.onnx" if engine == "onnx-int8" else "model.onnx")
-    weights = model_dir / "model.safetensors"
-    fresh = onnx_file.exists() and (
-        not weights.exists() or onnx_file.stat().st_mtime >= weights.stat().st_mtime
-    )
-    if engine == "torch" or (engine == "auto" and not fresh):
-        return open_model(model_dir, batch_size=batch_size)
-    if not fresh:
-        why = "is older than the model weights" if onnx_file.exists() else "does not exist"
-        flag = " --int8" if engine == "onnx-int8" else ""
-        raise TrainingError(
-            f"{onnx_file} {why}: run `titleforge export --model {model_dir} --onnx{flag}` first."
-        )
-    return OnnxPredictor(onnx_file, batch_size=batch_size)
+    from training.fastpredict import load_fast
+
+    fast = load_fast(model_dir, engine, batch_size=batch_size)
+    return fast if fast is not None else open_model(model_dir, batch_size=batch_size)
 
 
 class OnnxPredictor(BatchPredictor):

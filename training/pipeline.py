@@ -11,7 +11,7 @@ from typing import Any
 from datasets import Dataset, DatasetDict
 
 from training.baselines import FastTextBaseline, FrozenEncoderLogReg, Majority, TfidfLogReg
-from training.card import render_model_card, written_by
+from training.card import render_model_card, saved_report
 from training.config import FinetuneConfig
 from training.data import align_labels, load_labelled, load_splits
 from training.diversity import diversity
@@ -114,6 +114,7 @@ def train_and_save(
             "samples_per_second": round(result.samples_per_second, 2),
             "best_metric": result.best_metric,
             "epochs_run": result.epochs_run,
+            "ended": result.ended,
         }
     info = {
         "base_model": config.base_model,
@@ -251,6 +252,7 @@ def build_report(
                 "samples_per_second",
                 "best_metric",
                 "epochs_run",
+                "ended",
                 "n_train",
                 "head",
             )
@@ -296,16 +298,20 @@ def write_outputs(
             ).name
         )
     plots.append(loss_png(info.get("log_history", []), work / "loss_curves.png").name)
+    saved = saved_report(work)
     card = render_model_card(
         name=f"titleforge-{Path(config.dataset).parent.name or 'model'}",
         base_model=config.base_model,
-        dataset=config.dataset_repo or config.dataset,
+        dataset=config.dataset,
+        dataset_repo=config.dataset_repo,
         dataset_revision=config.dataset_revision,
         labels=data.label_names,
         report=report,
         repo_or_path=config.hub_model or str(model_dir(config)),
-        real_name=config.real_data and Path(config.real_data).name,
-        generator=written_by(work),
+        real_data=config.real_data,
+        license=config.license,
+        generator=(saved.get("dataset") or {}).get("generator"),
+        round_info=saved.get("round"),
     )
     (model_dir(config) / "README.md").write_text(card, encoding="utf-8")
     return plots

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,10 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from training.batching import BatchFn, run_sorted, to_labels
 from training.errors import TrainingError
+
+__all__ = ["BatchPredictor", "Predictor", "length_sorted_batches", "open_model", "to_labels"]
 
 
 class BatchPredictor:
@@ -94,9 +97,6 @@ def open_model(
     return Predictor(model_dir, batch_size=batch_size, max_length=max_length)
 
 
-BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
 def length_sorted_batches(
     texts: Sequence[str],
     tokenizer: PreTrainedTokenizerBase,
@@ -105,33 +105,13 @@ def length_sorted_batches(
     width: int,
     run: BatchFn,
 ) -> np.ndarray:
-    """Tokenise everything once, run batches of equal token length, put `width`-wide rows back in order."""
+    """Tokenise everything once, then run length-sorted batches (training.batching)."""
     if not texts:
         return np.zeros((0, width), dtype=np.float32)
     # one tokenizer call up front: calling it per batch lets its thread pool fight the model's
-    # threads, which cost a quarter of the time on 2 cores; sorting by tokens leaves no padding
+    # threads, which cost a quarter of the time on 2 cores
     ids = tokenizer(
         list(texts), truncation=True, max_length=max_length, return_attention_mask=False
     )["input_ids"]
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    order = np.argsort(lengths, kind="stable")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    out = np.zeros((len(ids), width), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        cols = int(lengths[idx].max())
-        input_ids = np.full((len(idx), cols), pad, dtype=np.int64)
-        mask = np.zeros((len(idx), cols), dtype=np.int64)
-        for row, i in enumerate(idx):
-            # right padding whatever the tokenizer says: absolute position embeddings (BERT, ALBERT)
-            # would shift under left padding and change the scores
-            n = int(lengths[i])
-            input_ids[row, :n] = ids[i]
-            mask[row, :n] = 1
-        out[idx] = run(input_ids, mask)
-    return out
-
-
-def to_labels(probs: np.ndarray, labels: Sequence[str]) -> list[tuple[str, float]]:
-    """(label, score) of the most probable class per row."""
-    return [(labels[int(p.argmax())], float(p.max())) for p in probs]
+    return run_sorted(ids, pad, batch_size, width, run)

@@ -11,15 +11,42 @@ def md_escape(value: Any) -> str:
     """Text from the LLM, a user's file or a task spec, safe in markdown and the Prefect UI.
 
     HTML is escaped (no tag renders, no script runs), and table pipes, backticks and line
-    breaks cannot break the table a title sits in.
+    breaks cannot break the table a title sits in. Only named entities and backslash escapes:
+    the Prefect UI shows numeric entities (&#x27;) literally (checked in a browser).
     """
-    text = html.escape(" ".join(str(value).split()))
-    return text.replace("|", "&#124;").replace("`", "&#96;")
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return text.replace("|", "\\|").replace("`", "\\`")
 
 
 def _f(x: float | None) -> str:
     """A metric for a table cell."""
     return "–" if x is None else f"{x:.3f}"
+
+
+def lr(x: float | None) -> str:
+    """A learning rate for people: 5e-05, not 0.0."""
+    return "–" if x is None else f"{x:.4g}"
+
+
+def ended_md(ended: Mapping[str, Any]) -> list[str]:
+    """Report lines: the learning-rate schedule, and when and why training stopped."""
+    if not ended:
+        return []
+    sch = ended.get("schedule") or {}
+    lines = [
+        f"- learning rate: {sch.get('kind', '?')}, peak {lr(sch.get('peak'))}, "
+        f"{sch.get('warmup_steps', 0)} warm-up steps of {sch.get('total_steps', 0)}; "
+        f"last logged {lr(sch.get('last_logged'))}",
+    ]
+    if ended.get("stopped_early"):
+        lines.append(
+            f"- **stopped early** at step {ended['at_step']} of {ended['planned_steps']} "
+            f"(epoch {ended.get('at_epoch')}): {ended.get('reason', '')}; the step-"
+            f"{ended.get('best_step')} checkpoint was kept"
+        )
+    else:
+        lines.append(f"- ran all {ended.get('planned_steps')} planned steps (no early stop)")
+    return [*lines, ""]
 
 
 def render_training_md(report: Mapping[str, Any]) -> str:
@@ -40,7 +67,7 @@ def render_training_md(report: Mapping[str, Any]) -> str:
             f"Finetuned `{tr.get('base_model')}` for {tr.get('epochs_run') or 0:.2f} epochs "
             f"({tr.get('samples_per_second') or 0:.1f} samples/s, {tr.get('train_runtime_s') or 0:.0f} s)."
         )
-        lines.append("")
+        lines += ["", *ended_md(tr.get("ended") or {})]
     sel = report.get("real_selection") or {}
     lines += [
         "Real data is split once: the *selection* part drives every choice (feedback, "

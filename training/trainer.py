@@ -41,6 +41,7 @@ class TrainResult:
     samples_per_second: float
     best_metric: float | None
     epochs_run: float
+    ended: dict[str, Any]  # how training ended (early stop: when and why) and the LR schedule
 
 
 class _Forward(TrainerCallback):
@@ -155,4 +156,46 @@ def train(
         samples_per_second=float(out.metrics.get("train_samples_per_second", 0.0)),
         best_metric=trainer.state.best_metric,
         epochs_run=float(trainer.state.epoch or 0.0),
+        ended=how_it_ended(config, trainer.state),
     )
+
+
+def how_it_ended(config: FinetuneConfig, state: Any) -> dict[str, Any]:
+    """When training stopped and why, and the learning-rate schedule it followed (for the report)."""
+    history = list(state.log_history)
+    key = "eval_loss" if config.metric_for_best == "loss" else f"eval_{config.metric_for_best}"
+    evals = [(e["step"], e[key], e.get("eval_loss")) for e in history if key in e]
+    lrs = [e["learning_rate"] for e in history if "learning_rate" in e]
+    out: dict[str, Any] = {
+        "stopped_early": state.global_step < state.max_steps,
+        "at_step": state.global_step,
+        "planned_steps": state.max_steps,
+        "at_epoch": round(float(state.epoch or 0.0), 2),
+        "schedule": {
+            "kind": "linear decay after linear warm-up",
+            "peak": config.learning_rate,
+            "warmup_steps": max(0, int(0.06 * state.max_steps)),
+            "total_steps": state.max_steps,
+            "last_logged": lrs[-1] if lrs else None,
+        },
+    }
+    if not evals:
+        return out
+    better = min if config.metric_for_best == "loss" else max
+    best_step, best, _ = better(evals, key=lambda e: e[1])
+    losses = [v for _, _, v in evals if v is not None]
+    # the loss can keep falling after the metric saturates (f1=1.0 on an easy validation split)
+    still_falling = len(losses) >= 2 and losses[-1] < min(losses[:-1])
+    out |= {"best_step": best_step, "best": round(float(best), 4), "metric": key}
+    if out["stopped_early"]:
+        out["reason"] = (
+            f"validation {key.removeprefix('eval_')} reached {best:.4g} at step {best_step} and did "
+            f"not improve in the next {config.early_stopping_patience} evaluation(s)"
+            + (
+                f"; the validation loss was still falling ({losses[0]:.4g} → {losses[-1]:.4g}), "
+                "so a longer run (a larger early-stopping patience, or metric_for_best loss) may help"
+                if still_falling
+                else ""
+            )
+        )
+    return out

@@ -25,7 +25,7 @@ def _regenerate(runs: Path, host: str, **overrides: object) -> dict:
     from flows.generate import generate_dataset
 
     params = regenerate_parameters("clickbait", 12, str(runs), ollama_host=host)["config"]
-    return generate_dataset(GenerateConfig(**{**params, **overrides, "show_progress": False}))
+    return generate_dataset(GenerateConfig(**{**params, **overrides}))
 
 
 def test_manual_rounds_draw_fresh_seeds_and_a_seed_reproduces_its_dataset(tmp_path: Path) -> None:
@@ -130,9 +130,9 @@ def test_three_pipeline_rounds_give_three_history_rows_and_one_trend_artifact(
     runs = tmp_path / "runs"
     train = TrainOptions(base_model=str(tiny_albert), epochs=1)
     with prefect_test_harness(), FakeOllama(FakeConfig(profile="small-model", seed=9)) as fake:
-        params = nightly_parameters(
-            "clickbait", 20, str(runs), train, ollama_host=fake.url, show_progress=False
-        )["config"]
+        params = nightly_parameters("clickbait", 20, str(runs), train, ollama_host=fake.url)[
+            "config"
+        ]
         params["generate"]["real_data"] = {"source": str(real_clickbait_csv)}
         params["fail_on_overfit"] = False
         for _ in range(3):
@@ -176,7 +176,6 @@ def test_label_noise_drop_removes_wrongly_labelled_titles(tmp_path: Path) -> Non
                 ollama_host=fake.url,
                 label_noise="drop",
                 balance="none",
-                show_progress=False,
             )
         )
     ds = report["dataset"]

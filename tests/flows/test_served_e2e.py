@@ -3,104 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
+from tests.flows.prefect_server import api_call, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
-    """Poll until `url` answers 200, failing early if the process died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} came up")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not come up within {timeout_s} s")
-
-
-def _api(base: str, path: str, body: dict | None = None) -> object:
-    """Call the Prefect REST API (POST with a JSON body, GET without)."""
-    req = urllib.request.Request(
-        base + path,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a process group politely, then firmly."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-@pytest.fixture()
-def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real `prefect server start` on a free loopback port with a temporary PREFECT_HOME."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/api/health", 120, proc)
-        yield env["PREFECT_API_URL"], env
-    finally:
-        _stop(proc)
-        log.close()
 
 
 def _wait_run(api: str, run_id: str, timeout_s: float) -> dict:
@@ -108,7 +21,7 @@ def _wait_run(api: str, run_id: str, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
     state: dict = {}
     while time.monotonic() < deadline:
-        state = _api(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
+        state = api_call(api, f"/flow_runs/{run_id}")["state"]  # type: ignore[index]
         if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
             return state
         time.sleep(2)
@@ -121,7 +34,7 @@ def _scheduled_run_finished(
     """The first flow run the *scheduler* made (auto_scheduled) that reached a final state."""
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text(errors="replace")[-4000:]
-        for fr in _api(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
+        for fr in api_call(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
             # only runs the scheduler made, never one this test created
             if fr["auto_scheduled"] and fr["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED"}:
                 return fr
@@ -179,19 +92,21 @@ def test_serve_trigger_manual_regeneration(
             deadline = time.monotonic() + 150
             while time.monotonic() < deadline and len(deployments) < 2:
                 assert server.poll() is None, (tmp_path / "serve.log").read_text()
-                deployments = _api(api, "/deployments/filter", {})  # type: ignore[assignment]
+                deployments = api_call(api, "/deployments/filter", {})  # type: ignore[assignment]
                 time.sleep(1)
             by_name = {d["name"]: d for d in deployments}
             assert set(by_name) == {"nightly", "regenerate"}, by_name.keys()
             schedules = by_name["nightly"]["schedules"]
             assert schedules and schedules[0]["schedule"]["cron"] == "30 3 * * *"
-            limit = _api(api, "/v2/concurrency_limits/ollama-slots")
+            limit = api_call(api, "/v2/concurrency_limits/ollama-slots")
             assert limit["limit"] == 4  # type: ignore[index]
 
             manual = by_name["regenerate"]
             params = manual["parameters"]
             params["config"]["workdir"] = str(runs / "manual")
-            run = _api(api, f"/deployments/{manual['id']}/create_flow_run", {"parameters": params})
+            run = api_call(
+                api, f"/deployments/{manual['id']}/create_flow_run", {"parameters": params}
+            )
             run_id = run["id"]  # type: ignore[index]
             state = _wait_run(api, run_id, 300)
             assert state.get("type") == "COMPLETED", (
@@ -202,7 +117,7 @@ def test_serve_trigger_manual_regeneration(
             nightly = by_name["nightly"]
             nparams = nightly["parameters"]
             nparams["config"]["generate"]["workdir"] = str(runs / "nightly")
-            nrun = _api(
+            nrun = api_call(
                 api, f"/deployments/{nightly['id']}/create_flow_run", {"parameters": nparams}
             )
             nstate = _wait_run(api, nrun["id"], 400)  # type: ignore[index]
@@ -214,21 +129,29 @@ def test_serve_trigger_manual_regeneration(
                 (tmp_path / "serve.log").read_text()[-4000:],
             )
         finally:
-            _stop(server)
+            stop_group(server)
 
-    arts = _api(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
+    arts = api_call(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
     kinds = {a["key"]: a["type"] for a in arts}  # type: ignore[union-attr]
-    assert kinds.get("clickbait-dataset-report") == "markdown", kinds
-    assert "clickbait-drops" in kinds and "clickbait-generation-progress" in kinds, kinds
-    report = next(a for a in arts if a["key"] == "clickbait-dataset-report")  # type: ignore[union-attr]
+    # one key per kind, task and deployment: the same keys night after night
+    assert kinds.get("regenerate-clickbait-dataset-report") == "markdown", kinds
+    assert "regenerate-clickbait-drops" in kinds, kinds
+    assert "regenerate-clickbait-generation-progress" in kinds, kinds
+    report = next(a for a in arts if a["key"] == "regenerate-clickbait-dataset-report")  # type: ignore[union-attr]
     assert "Shortcut audit" in report["data"] and "dropped because" in report["data"]
     assert (runs / "manual" / "dataset" / "dataset_dict.json").exists()
     assert (runs / "manual" / "raw.jsonl").exists()
 
-    narts = _api(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [nrun["id"]]}}})  # type: ignore[index]
+    narts = api_call(
+        api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [nrun["id"]]}}}
+    )  # type: ignore[index]
     nkeys = {a["key"] for a in narts}  # type: ignore[union-attr]
-    assert "clickbait-pipeline-report" in nkeys and "clickbait-pipeline-per-label" in nkeys, nkeys
-    text = next(a for a in narts if a["key"] == "clickbait-pipeline-report")["data"]  # type: ignore[union-attr]
+    assert "nightly-clickbait-pipeline-report" in nkeys, nkeys
+    every_key = [a["key"] for a in api_call(api, "/artifacts/filter", {})]  # type: ignore[union-attr]
+    # the drops table once per deployment (from generation), the per-label table from training
+    assert sum(k.endswith("-drops") for k in every_key if k.startswith("nightly-")) == 1, every_key
+    assert "nightly-clickbait-per-label" in every_key, every_key
+    text = next(a for a in narts if a["key"] == "nightly-clickbait-pipeline-report")["data"]  # type: ignore[union-attr]
     assert (
         "synthetic accuracy" in text
         and "real test accuracy" in text
@@ -279,7 +202,7 @@ def test_cron_schedule_fires_and_the_scheduled_run_completes(
                 timeout=120,
             )
         finally:
-            _stop(server)
+            stop_group(server)
     server_log = (tmp_path / "server.log").read_text(errors="replace")
     assert "Can't evaluate bulk DML" not in server_log
     assert "sqlalchemy.exc" not in server_log
@@ -317,7 +240,6 @@ def test_prefect_deploy_with_a_process_worker_fires_on_schedule(
                     "workdir": f"{runs}/clickbait/{{round}}",
                     "ollama_host": fake.url,
                     "real_data": {"source": str(real_clickbait_csv)},
-                    "show_progress": False,
                 },
                 "train": {"base_model": str(tiny_albert), "epochs": 1},
                 "fail_on_overfit": False,
@@ -343,7 +265,7 @@ def test_prefect_deploy_with_a_process_worker_fires_on_schedule(
         try:
             final = _scheduled_run_finished(api, worker, tmp_path / "worker.log", t0 + 240)
         finally:
-            _stop(worker)
+            stop_group(worker)
     worker_log = (tmp_path / "worker.log").read_text(errors="replace")
     assert final, ("no scheduled run finished within 240 s", worker_log[-4000:])
     assert final["state"]["type"] == "COMPLETED", (final["state"], worker_log[-4000:])

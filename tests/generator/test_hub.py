@@ -38,8 +38,10 @@ class RecordingApi:
     def upload_file(self, **kw: Any) -> None:
         self._record("upload_file", **kw)
 
-    def upload_folder(self, **kw: Any) -> None:
-        self._record("upload_folder", **kw)
+    def create_commit(self, repo_id: str, operations: Any, **kw: Any) -> None:
+        self._record(
+            "create_commit", repo_id=repo_id, paths=[op.path_in_repo for op in operations], **kw
+        )
 
     def create_branch(self, repo_id: str, **kw: Any) -> None:
         self._record("create_branch", repo_id=repo_id, **kw)
@@ -48,14 +50,7 @@ class RecordingApi:
         self._record("create_tag", repo_id=repo_id, **kw)
 
 
-class RecordingDatasetDict:
-    """Records push_to_hub like DatasetDict would receive it."""
-
-    def __init__(self) -> None:
-        self.pushed: list[dict[str, Any]] = []
-
-    def push_to_hub(self, repo_id: str, **kw: Any) -> None:
-        self.pushed.append({"repo_id": repo_id, **kw})
+FILES = {"data/train-00000-of-00001.parquet": b"PAR1"}
 
 
 @pytest.fixture(autouse=True)
@@ -67,19 +62,17 @@ def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_push_dataset_records_repo_card_and_private(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Repo created private, DatasetDict pushed with the env token, the same card uploaded; token never logged."""
+    """Repo created private, data and card in one commit (a 503 retried); token never logged."""
     monkeypatch.setenv("HF_TOKEN", "hf_sekrit_token_value")
-    api, dd = RecordingApi(fail=1), RecordingDatasetDict()
+    api = RecordingApi(fail=1)
     caplog.set_level(logging.DEBUG)
-    url = push_dataset(dd, "---\nlicense: mit\n---\n# card", "me/titles", private=True, api=api)  # type: ignore[arg-type]
+    url = push_dataset(FILES, "---\nlicense: mit\n---\n# card", "me/titles", private=True, api=api)  # type: ignore[arg-type]
     assert url == "https://huggingface.co/datasets/me/titles"
     names = [c[0] for c in api.calls]
-    assert names == ["create_repo", "create_repo", "upload_file"]  # one 503 retried
+    assert names == ["create_repo", "create_repo", "create_commit"]  # one 503 retried
     assert api.calls[0][1]["private"] is True and api.calls[0][1]["repo_type"] == "dataset"
-    assert dd.pushed == [
-        {"repo_id": "me/titles", "private": True, "token": "hf_sekrit_token_value"}
-    ]
-    assert api.calls[-1][1]["path_or_fileobj"].startswith(b"---\nlicense: mit")
+    assert api.calls[-1][1]["paths"] == [*FILES, "README.md"]
+    assert api.calls[-1][1]["repo_type"] == "dataset"
     assert "hf_sekrit_token_value" not in caplog.text
 
 
@@ -87,7 +80,7 @@ def test_missing_token_and_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
     """No HF_TOKEN: a HubError naming the fix; 403: a HubError about rights, not retried."""
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(HubError, match="HF_TOKEN is not set"):
-        push_dataset(RecordingDatasetDict(), "card", "me/x", api=RecordingApi())  # type: ignore[arg-type]
+        push_dataset(FILES, "card", "me/x")  # type: ignore[arg-type]
     monkeypatch.setenv("HF_TOKEN", "hf_abc")
     api = RecordingApi(fail=5, status=403)
     with pytest.raises(HubError, match="write rights") as exc:
@@ -100,7 +93,7 @@ def test_persistent_5xx_gives_up_with_a_message(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("HF_TOKEN", "hf_abc")
     api = RecordingApi(fail=99, status=502)
     with pytest.raises(HubError, match="kept failing"):
-        push_dataset(RecordingDatasetDict(), "card", "me/x", api=api)  # type: ignore[arg-type]
+        push_dataset(FILES, "card", "me/x", api=api)  # type: ignore[arg-type]
     assert len(api.calls) == 5
 
 
@@ -112,8 +105,12 @@ def test_live_push_needs_a_token(tmp_path: Any) -> None:
         pytest.skip("set HF_TOKEN and HF_TEST_REPO to run the live Hub test")
     from datasets import Dataset, DatasetDict
 
+    from generator.dataset import parquet_files
+
     dd = DatasetDict({"train": Dataset.from_dict({"text": ["a b c"], "label": [0]})})
-    assert push_dataset(dd, "---\nlicense: mit\n---\n# test", repo, private=True).endswith(repo)
+    assert push_dataset(
+        parquet_files(dd), "---\nlicense: mit\n---\n# test", repo, private=True
+    ).endswith(repo)
 
 
 def test_a_round_is_pushed_to_its_own_branch(
@@ -124,7 +121,7 @@ def test_a_round_is_pushed_to_its_own_branch(
     api = RecordingApi()
     url = push_folder(tmp_path, "me/model", api=api, revision="20261124T0200Z-s42")  # type: ignore[arg-type]
     names = [name for name, _ in api.calls]
-    assert names == ["create_repo", "create_branch", "upload_folder"]
+    assert names == ["create_repo", "create_branch", "create_commit"]
     assert api.calls[1][1]["branch"] == "20261124T0200Z-s42"
     assert api.calls[2][1]["revision"] == "20261124T0200Z-s42"
     assert url.endswith("/tree/20261124T0200Z-s42")
