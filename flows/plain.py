@@ -28,22 +28,16 @@ def is_plain() -> bool:
 
 @contextmanager
 def plain_mode(on: bool = True) -> Iterator[None]:
-    """Run the flows called inside without Prefect (when `on`), logging to the terminal."""
+    """Run the flows called inside without Prefect (when `on`)."""
     if not on:
         yield
         return
     token = _PLAIN.set(True)
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s | %(levelname)-7s | %(message)s", "%H:%M:%S")
-    )
-    logger = logging.getLogger("titleforge")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    # Prefect's console handler on the root logger prints it (and the run's log file keeps it)
+    logging.getLogger("titleforge").setLevel(logging.INFO)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
         _PLAIN.reset(token)
 
 

@@ -7,12 +7,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training.errors import TrainingError
-from training.predict import BatchPredictor, open_model
+from training.fastpredict import OnnxLite as OnnxPredictor
+from training.predict import open_model
+
+__all__ = ["OnnxPredictor", "export_onnx", "load_predictor"]
 
 
 def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> Path:
@@ -91,35 +93,3 @@ def load_predictor(model_dir: Path, engine: str = "auto", *, batch_size: int = 3
 
     fast = load_fast(model_dir, engine, batch_size=batch_size)
     return fast if fast is not None else open_model(model_dir, batch_size=batch_size)
-
-
-class OnnxPredictor(BatchPredictor):
-    """Same API as Predictor, running an exported model on ONNX Runtime (CPU)."""
-
-    def __init__(
-        self,
-        onnx_path: Path,
-        *,
-        batch_size: int = 32,
-        max_length: int = 64,
-        threads: int | None = None,
-    ) -> None:
-        """Load the session and the tokenizer saved beside it."""
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            str(onnx_path), opts, providers=["CPUExecutionProvider"]
-        )
-        self.tokenizer = AutoTokenizer.from_pretrained(onnx_path.parent)
-        self.labels = json.loads((onnx_path.parent / "onnx_labels.json").read_text())
-        self.batch_size, self.max_length = batch_size, max_length
-
-    def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Class probabilities of one padded batch of token ids."""
-        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-        logits = self.session.run(None, feeds)[0]
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)

@@ -74,3 +74,39 @@ def test_predict_from_args_file_and_stdin(tiny_model_dir: Path, tmp_path: Path) 
     assert res.exit_code == 0 and res.stdout.count('"label"') == 3
     missing = runner.invoke(app, ["predict", "--model", str(tmp_path / "nope"), "x"])
     assert missing.exit_code == 2 and "No model at" in missing.output
+
+
+def test_no_prefect_runs_the_same_steps_without_any_server(tmp_path: Path) -> None:
+    """`--no-prefect` and TITLEFORGE_NO_PREFECT=1: no temporary server; the same dataset either way."""
+    import json
+    import os
+
+    from tests.fakes.ollama_server import FakeConfig, FakeOllama
+
+    def generate(
+        workdir: Path, flag: list[str], env: dict[str, str]
+    ) -> subprocess.CompletedProcess:
+        args = ["generate", "--task", "clickbait", "--per-label", "8", "--seed", "3"]
+        args += ["--workdir", str(workdir), "--ollama-host", fake.url, *flag]
+        return subprocess.run(
+            [sys.executable, "-m", "flows.cli", *args],
+            cwd=REPO, env={**os.environ, "PREFECT_API_URL": "", **env},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    with FakeOllama(FakeConfig(seed=0)) as fake:
+        plain = generate(tmp_path / "plain", ["--no-prefect"], {})
+        by_env = generate(tmp_path / "env", [], {"TITLEFORGE_NO_PREFECT": "1"})
+        served = generate(tmp_path / "served", [], {})
+    for proc in (plain, by_env, served):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    for proc in (plain, by_env):
+        assert "temporary server" not in proc.stderr + proc.stdout
+        assert "Dataset saved" in proc.stdout and "Traceback" not in proc.stderr
+    assert "temporary server" in served.stderr + served.stdout  # the contrast: Prefect's own
+    hashes = {
+        json.loads((tmp_path / d / "report.json").read_text())["round"]["dataset_hash"]
+        for d in ("plain", "env", "served")
+    }
+    assert len(hashes) == 1
+    assert "Task 'clickbait'" in (tmp_path / "plain" / "titleforge.log").read_text()

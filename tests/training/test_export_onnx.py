@@ -59,3 +59,33 @@ def test_predict_engines_and_stale_export(tiny_model_dir: Path, tmp_path: Path) 
         app, ["predict", "--model", str(model), "--engine", "torch", "--json", "rates held"]
     )
     assert res.exit_code == 0 and '"label"' in res.output, res.output
+
+
+def test_predict_on_an_export_needs_no_torch_and_matches_it(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The real entry point on an exported model: torch/transformers never imported, same scores."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from training.fastpredict import OnnxLite
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    export_onnx(model)
+    titles = ["council approves road budget", "you won't believe this trick", "a b c " * 40]
+    torch_p = Predictor(model).predict_proba(titles)
+    lite_p = OnnxLite(model / "model.onnx", batch_size=2).predict_proba(titles)
+    np.testing.assert_allclose(lite_p, torch_p, atol=1e-4)  # long title truncated the same way
+    cmd = [sys.executable, "-X", "importtime", "-m", "flows.cli", "predict", "--json"]
+    proc = subprocess.run(
+        [*cmd, "--model", str(model), *titles], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {ln.split("|")[-1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert not {"torch", "transformers", "prefect"} & imported
+    rows = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    assert all(abs(r["score"] - float(p.max())) < 1e-3 for r, p in zip(rows, torch_p, strict=True))

@@ -162,3 +162,50 @@ def test_artefact_separable_data_is_not_ok(tiny_albert: Path, tmp_path: Path) ->
     assert report["overfitting"]["verdict"] != "ok", report["overfitting"]
     assert report["overfitting"]["gap"] > 0.15
     assert load_from_disk(str(ds_dir))["train"].features["label"].names == ["clickbait", "factual"]
+
+
+def test_an_early_stop_is_reported_with_when_why_and_the_lr_schedule(
+    tiny_albert: Path, toy_dataset_dir: Path, tmp_path: Path
+) -> None:
+    """Patience 1 on an easy task: the report names the step, the reason and the LR schedule."""
+    cfg = _config(
+        tiny_albert,
+        toy_dataset_dir,
+        tmp_path,
+        epochs=20,
+        early_stopping_patience=1,
+        learning_rate=1e-3,
+    )
+    report = _run(cfg)
+    ended = report["training"]["ended"]
+    schedule = ended["schedule"]
+    assert schedule["peak"] == 1e-3 and schedule["total_steps"] == ended["planned_steps"]
+    assert ended["stopped_early"] and ended["at_step"] < ended["planned_steps"]
+    assert ended["best_step"] < ended["at_step"] and "f1_macro" in ended["reason"]
+    assert "did not improve in the next 1 evaluation" in ended["reason"]
+    from flows.report import render_report_md
+
+    md = render_report_md(report)
+    assert f"**stopped early** at step {ended['at_step']} of {ended['planned_steps']}" in md
+    assert "peak 0.001" in md and "0.0," not in md
+
+
+def test_the_reason_says_when_the_loss_was_still_falling() -> None:
+    """f1 stuck at 1.0 while the validation loss keeps falling: the reason says so and what to do."""
+    from types import SimpleNamespace
+
+    from training.trainer import how_it_ended
+
+    history = [
+        {"step": 2, "eval_f1_macro": 1.0, "eval_loss": 0.40, "learning_rate": 4e-5},
+        {"step": 4, "eval_f1_macro": 1.0, "eval_loss": 0.30, "learning_rate": 3e-5},
+        {"step": 6, "eval_f1_macro": 1.0, "eval_loss": 0.20, "learning_rate": 2e-5},
+    ]
+    state = SimpleNamespace(log_history=history, global_step=6, max_steps=40, epoch=1.5)
+    cfg = FinetuneConfig(dataset="d", workdir="w", early_stopping_patience=2, learning_rate=5e-5)
+    ended = how_it_ended(cfg, state)
+    assert ended["stopped_early"] and ended["best_step"] == 2 and ended["best"] == 1.0
+    assert "still falling (0.4 → 0.2)" in ended["reason"] and "patience" in ended["reason"]
+    assert ended["schedule"]["last_logged"] == 2e-5 and ended["schedule"]["warmup_steps"] == 2
+    state.global_step = 40
+    assert not how_it_ended(cfg, state)["stopped_early"]
