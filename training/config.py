@@ -128,6 +128,11 @@ class FinetuneConfig(BaseModel):
         description="Also write the ONNX export beside the model, so `titleforge predict` "
         "answers in under a second (no torch).",
     )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Training arithmetic: bf16 autocast, fp32, or auto (bf16 where the GPU or "
+        "CPU computes it natively, e.g. AVX512-BF16/AMX).",
+    )
     license: str = Field(
         "apache-2.0",
         pattern=r"^[a-z0-9][a-z0-9.-]*$",

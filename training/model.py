@@ -51,6 +51,19 @@ def tokenize(ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -
     return ds.map(enc, batched=True, remove_columns=["text"], desc="tokenise")
 
 
-def bf16_supported() -> bool:
-    """bf16 only where the hardware does it natively (never on CPU by default)."""
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+def cpu_has_bf16() -> bool:
+    """The CPU computes bf16 natively (AVX512-BF16 or AMX): oneDNN then runs bf16 matmuls fast."""
+    try:
+        flags = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def bf16_supported(precision: str = "auto") -> bool:
+    """Train in bf16 autocast: when asked, or (auto) where the GPU or CPU does bf16 natively."""
+    if precision != "auto":
+        return precision == "bf16"
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()

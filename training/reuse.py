@@ -25,6 +25,7 @@ TRAINING_KEYS = (
     "evals_per_epoch",
     "freeze_embeddings",
     "head",
+    "precision",
 )
 
 

@@ -99,7 +99,7 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
         train_sampling_strategy="group_by_length",
         seed=config.seed,
         data_seed=config.seed,
-        bf16=bf16_supported(),
+        bf16=bf16_supported(config.precision),
         # one fused kernel for the AdamW update instead of a loop over tensors (CPU too, torch>=2.4)
         optim="adamw_torch_fused",
         report_to="none",

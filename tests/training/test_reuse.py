@@ -51,6 +51,7 @@ CHANGES: dict[str, object] = {
     "evals_per_epoch": 3,
     "freeze_embeddings": False,
     "head": "logistic",
+    "precision": "fp32",
 }
 
 
