@@ -129,7 +129,7 @@ class FinetuneConfig(BaseModel):
         "answers in under a second (no torch).",
     )
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto",
+        "fp32",
         description="Training arithmetic: bf16 autocast, fp32, or auto (bf16 where the GPU or "
         "CPU computes it natively, e.g. AVX512-BF16/AMX).",
     )

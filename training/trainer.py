@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from datasets import DatasetDict
 from transformers import (
     DataCollatorWithPadding,
@@ -100,6 +101,8 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
         seed=config.seed,
         data_seed=config.seed,
         bf16=bf16_supported(config.precision),
+        # bf16 autocast on a CPU: transformers wants to be told the CPU is meant
+        use_cpu=not torch.cuda.is_available(),
         # one fused kernel for the AdamW update instead of a loop over tensors (CPU too, torch>=2.4)
         optim="adamw_torch_fused",
         report_to="none",

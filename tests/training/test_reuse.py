@@ -51,7 +51,7 @@ CHANGES: dict[str, object] = {
     "evals_per_epoch": 3,
     "freeze_embeddings": False,
     "head": "logistic",
-    "precision": "fp32",
+    "precision": "bf16",
 }
 
 
