@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -54,7 +55,7 @@ def tokenize(ds: Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int) -
 def cpu_has_bf16() -> bool:
     """The CPU computes bf16 natively (AVX512-BF16 or AMX): oneDNN then runs bf16 matmuls fast."""
     try:
-        flags = open("/proc/cpuinfo", encoding="utf-8").read()
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags

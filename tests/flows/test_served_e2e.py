@@ -159,6 +159,20 @@ def test_serve_trigger_manual_regeneration(
     )
     # plots inlined as data URIs: the UI cannot load a run directory's files
     assert "data:image/png;base64," in text and "](confusion_real.png)" not in text
+    # every run carries its task and round as tags: the nightly, and the subflows it started
+    runs_by_flow: dict[str, list[dict]] = {}
+    flows_by_id = {f["id"]: f["name"] for f in api_call(api, "/flows/filter", {})}  # type: ignore[union-attr]
+    for fr in api_call(api, "/flow_runs/filter", {}):  # type: ignore[union-attr]
+        runs_by_flow.setdefault(flows_by_id[fr["flow_id"]], []).append(fr)
+    assert set(runs_by_flow) == {
+        "titleforge-pipeline",
+        "titleforge-generate",
+        "titleforge-finetune",
+    }
+    nightly_run = api_call(api, f"/flow_runs/{nrun['id']}")  # type: ignore[index]
+    assert {"task:clickbait", "round:nightly"} <= set(nightly_run["tags"]), nightly_run["tags"]  # type: ignore[index]
+    for fr in runs_by_flow["titleforge-finetune"]:
+        assert "task:clickbait" in fr["tags"] and "round:nightly" in fr["tags"], fr["tags"]
     for name in ("report.json", "report.md", "confusion_real.png", "loss_curves.png"):
         assert (runs / "nightly" / name).exists(), name
     assert (runs / "nightly" / "model" / "model.safetensors").exists()

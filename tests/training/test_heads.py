@@ -57,7 +57,9 @@ def test_logistic_head_trains_fast_is_judged_predicts_and_exports(
     assert time.perf_counter() - t0 < 180
     assert report["real"]["accuracy"] > 0.6 and report["overfitting"]["verdict"]
     assert not (work / "model" / "training_args.bin").exists()
+    # no pickles: weights, JSON, the tokenizer, the card and the ONNX export train wrote
     assert {p.suffix for p in (work / "model").iterdir()} <= {
+        ".onnx",
         ".json",
         ".safetensors",
         ".txt",
