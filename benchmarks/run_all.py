@@ -13,6 +13,7 @@ BENCHES = [
     "bench_dedupe.py",
     "bench_training.py",
     "bench_inference.py",
+    "bench_cli.py",
 ]
 
 
