@@ -41,6 +41,10 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
         f"- splits: {', '.join(f'{k} {v}' for k, v in (ds.get('splits') or {}).items())}",
         f"- per label: {', '.join(f'{md_escape(k)} {v}' for k, v in (ds.get('per_label') or {}).items())}",
     ]
+    rates = ds.get("kept_rate") or {}
+    if rates:  # a label far below the others points at a filter that is unfair to it
+        shown = (f"{md_escape(k)} {v['kept']}/{v['raw']}" for k, v in rates.items() if v.get("raw"))
+        lines.append(f"- kept rate per label (survived cleaning and dedupe): {', '.join(shown)}")
     gen = ds.get("generator") or {}
     if gen:
         note = f" (**{md_escape(gen['note'])}**)" if gen.get("note") else ""

@@ -25,8 +25,10 @@ _MD = re.compile(r"(\*\*|__|`+|^#+\s*|~~)")
 _HASHTAG = re.compile(r"(?:^|\s)#\w+")
 _QUOTES = "\"'“”‘’«»„`"
 _TRAILING = re.compile(r"[\s.!?…]+$")
+# "language model" alone is a Sci/Tech subject, not a refusal: only the self-description counts
 _REFUSAL = re.compile(
-    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable|language model)\b",
+    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable"
+    r"|(?:as|i'?m|i am) an? (?:ai )?language model)\b",
     re.I,
 )
 _META = re.compile(

@@ -193,30 +193,39 @@ THINGS2 = [
     "fuel",
 ]
 
+# Each topic gets five templates of comparable variety (every template has three or more free
+# slots), so that no label runs out of distinct titles before the others and the per-label
+# kept rates measure the pipeline's filters, not this vocabulary. Some titles use the label's
+# own word in ordinary prose ("World leaders", "Sports minister", "Business groups", "Tech
+# firms"), as real headlines do: the leak filter must keep those and drop only tags.
 TOPICS = {
     "World": [
-        "Leaders in {place} agree to resume talks on {subject}",
-        "Election in {place} heads to runoff {when}",
-        "Foreign ministers meet in {place} over {subject}",
+        "Leaders in {place} agree to resume talks with {org2} on {subject} {when}",
+        "Election in {place} heads to runoff as {org2} {action} {subject}",
+        "Foreign ministers meet {org2} in {place} over {subject} {when}",
         "{org} in {place} {action} {subject} {when}",
+        "World leaders gather in {place} as {org2} {action} {subject}",
     ],
     "Sports": [
-        "{place} {team} beat rivals {score} in {comp}",
-        "Injury rules star striker of {place} {team} out of {comp}",
-        "{place} {team} sign veteran coach {when}",
-        "Late goal lifts {place} {team} in {comp}",
+        "{place} {team} beat rivals {score} in {comp} {when}",
+        "Injury rules star striker of {place} {team} out of {comp} {when}",
+        "{place} {team} sign veteran coach {when} before {comp}",
+        "Late goal lifts {place} {team} to {score} win in {comp} {when}",
+        "Sports minister in {place} backs {team} bid for {comp} {when}",
     ],
     "Business": [
-        "Shares of {place} {firm} fall {stat} percent after earnings",
+        "Shares of {place} {firm} fall {stat} percent after earnings {when}",
         "{place} {firm} to cut {stat} hundred jobs {when}",
-        "{firm} in {place} reports record quarterly revenue",
+        "{firm} in {place} reports record revenue as {thing2} costs rise {when}",
         "{org} {action} merger of {place} {firm} {when}",
+        "Business groups in {place} warn {org2} of {thing2} costs {when}",
     ],
     "Sci/Tech": [
-        "Researchers in {place} unveil {tech} {when}",
-        "{place} start-up launches {tech} for {thing2}",
-        "New study links {thing2} to {tech} use",
-        "{firm} recalls {tech} over battery fault",
+        "Researchers at {place} {firm} unveil {tech} {when}",
+        "{place} start-up launches {tech} for {thing2} {when}",
+        "{org} study in {place} links {thing2} to {tech} use",
+        "{place} {firm} recalls {tech} over battery fault {when}",
+        "Tech firms in {place} race to build {tech} for {thing2} {when}",
     ],
 }
 TEAMS = [
