@@ -127,6 +127,12 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
 
 def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
     """The finetune flow's steps."""
+    from training.multilabel import is_multilabel_dataset
+
+    if is_multilabel_dataset(config.dataset):  # label sets: BCE, thresholds, set metrics
+        from flows.finetune_ml import finetune_multilabel
+
+        return finetune_multilabel(config, workdir)
     log = run_logger()
     data = load_data_task(config)
     log.info(

@@ -35,6 +35,7 @@ class Data:
     splits: DatasetDict
     label_names: list[str]
     real_parts: RealParts | None
+    multi_label: bool = False  # `labels` are float multi-hot rows (training.multilabel)
 
     @property
     def real(self) -> Dataset | None:
@@ -103,7 +104,9 @@ def train_and_save(
         )
         fitted["log_history"] = []
     else:
-        result = train(config, data.splits, data.label_names, on_log=on_log)
+        result = train(
+            config, data.splits, data.label_names, on_log=on_log, multi_label=data.multi_label
+        )
         result.trainer.save_model(str(out))
         result.tokenizer.save_pretrained(str(out))
         # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
