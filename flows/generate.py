@@ -44,7 +44,7 @@ def load_spec_task(task_name: str) -> TaskSpec:
 def load_real_task(config: GenerateConfig, spec: TaskSpec) -> list[Title]:
     """Read the real evaluation data, aligned to the task's labels."""
     assert config.real_data is not None
-    return load_real_titles(config.real_data, [label.name for label in spec.labels])
+    return load_real_titles(config.real_data, spec.label_names, multi_label=spec.multi_label)
 
 
 @task(

@@ -13,6 +13,27 @@ from flows.cli import app
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
 
 
+# a handful of hand-labelled headlines (written for this test): label sets joined by '|' or ';'
+REAL_ROWS = [
+    ("Senate passes farm subsidy bill as grain prices climb", "Politics|Economy"),
+    ("Central bank raises rates to cool housing market", "Economy"),
+    ("Minister resigns after hospital funding row", "Politics;Health"),
+    ("Heatwave strains power grid and sends electricity prices up", "Environment|Economy"),
+    ("New vaccine app crashes on launch day", "Technology|Health"),
+    ("Parliament debates ban on coal plants", "Politics|Environment"),
+    ("Chipmaker shares jump on AI demand", "Economy|Technology"),
+    ("Flu season fills emergency wards early", "Health"),
+    ("Floods cut broadband to thousands of homes", "Environment|Technology"),
+    ("Election rivals clash over carbon tax", "Politics|Economy|Environment"),
+    ("Hospital trials robot surgeon for knee operations", "Health|Technology"),
+    ("Government unveils online safety law for social media", "Politics|Technology"),
+    ("Air pollution linked to rise in childhood asthma", "Environment|Health"),
+    ("Unemployment falls for third month in a row", "Economy"),
+    ("Wildfire smoke closes schools across the region", "Environment|Health"),
+    ("Coalition talks stall over budget cuts", "Politics|Economy"),
+]
+
+
 def _independent_thresholds(probs: np.ndarray, gold: np.ndarray) -> list[float]:
     """Per label, the grid threshold with the best F1 (sklearn), ties to the one nearest 0.5."""
     from sklearn.metrics import f1_score
@@ -58,8 +79,13 @@ def test_news_themes_runs_end_to_end_with_tuned_thresholds(
     from datasets import load_from_disk
 
     work = tmp_path / "run"
+    real = tmp_path / "real.csv"
+    real.write_text(
+        "text,themes\n" + "".join(f'"{t}",{sets}\n' for t, sets in REAL_ROWS), encoding="utf-8"
+    )
     with FakeOllama(FakeConfig(seed=2)) as fake:
         args = ["run", "--workdir", str(work), "--task", "news_themes", "--per-label", "20"]
+        args += ["--real-data", str(real), "--real-label-column", "themes"]
         args += ["--ollama-host", fake.url, "--base-model", str(tiny_albert), "--epochs", "2"]
         result = CliRunner().invoke(app, [*args, "--seed", "5", "--no-prefect"])
     assert result.exit_code == 0, result.output
@@ -81,6 +107,11 @@ def test_news_themes_runs_end_to_end_with_tuned_thresholds(
     assert sum(m["support"] for m in synth["per_label"].values()) == sum(
         len(ids) for ids in dd["test"]["labels"]
     )
+    # the real data: same set metrics on its sealed test part, and too little of it to judge
+    assert report["real"]["part"] == "test" and report["real_selection"]["part"] == "selection"
+    assert report["real"]["n"] + report["real_selection"]["n"] == len(REAL_ROWS)
+    assert {"f1_micro", "f1_macro", "exact_match"} <= set(report["real"])
+    assert report["overfitting"]["verdict"] == "insufficient real data"
     md = (work / "report.md").read_text()
     assert "## Multi-label" in md and "exact_match" in md and "f1_micro" in md
 
