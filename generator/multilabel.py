@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from generator.items import Title, TitleforgeError
+from generator.items import Title
 from generator.spec import TaskSpec
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
@@ -145,17 +145,10 @@ def iterative_split(
     """
     from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
-    if len(groups) != len(items):
-        raise ValueError("one group id per item is needed")
+    from generator.split import group_members
+
     counts = label_counts(items)
-    small = {n: counts.get(n, 0) for n in label_names if counts.get(n, 0) < 3}
-    if small:
-        raise TitleforgeError(
-            f"Too few titles to split for labels {small}: each label needs at least 3; raise --per-label."
-        )
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, g in enumerate(groups):
-        members[g].append(i)
+    members = group_members(items, groups, {n: counts.get(n, 0) for n in label_names})
     gids = list(members)
     y = np.zeros((len(gids), len(label_names)), dtype=np.int64)
     hot = multi_hot(items, label_names)

@@ -15,7 +15,7 @@ from training.config import FinetuneConfig
 from training.data import SPLITS, _read_file
 from training.errors import DataError
 from training.metrics_multilabel import multilabel_metrics
-from training.pipeline import Data, model_dir, predictor
+from training.pipeline import Data, model_dir, predictor, training_summary
 from training.thresholds import GRID, save_thresholds, tune_thresholds
 from training.verdict import overfitting_verdict
 
@@ -171,17 +171,5 @@ def build_report(
             log_history=info.get("log_history", []),
             real_support={k: v["support"] for k, v in support.items()} if support else None,
         ),
-        "training": {
-            k: info.get(k)
-            for k in (
-                "base_model",
-                "dataset",
-                "train_runtime_s",
-                "samples_per_second",
-                "best_metric",
-                "epochs_run",
-                "ended",
-                "n_train",
-            )
-        },
+        "training": training_summary(info),
     }

@@ -214,6 +214,12 @@ def final_evaluation(
     return real
 
 
+def training_summary(info: dict[str, Any]) -> dict[str, Any]:
+    """report.json `training`: how the saved model was trained (from its marker)."""
+    keys = ("base_model", "dataset", "train_runtime_s", "samples_per_second", "best_metric")
+    return {k: info.get(k) for k in (*keys, "epochs_run", "ended", "n_train", "head")}
+
+
 def build_report(
     config: FinetuneConfig,
     data: Data,
@@ -246,20 +252,7 @@ def build_report(
                 else None
             ),
         ),
-        "training": {
-            k: info.get(k)
-            for k in (
-                "base_model",
-                "dataset",
-                "train_runtime_s",
-                "samples_per_second",
-                "best_metric",
-                "epochs_run",
-                "ended",
-                "n_train",
-                "head",
-            )
-        },
+        "training": training_summary(info),
     }
     if selection is not None and data.real is not None:
         # mistakes are shown (and fed back) from the selection part only: the test part stays unseen

@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
-
 
 # a handful of hand-labelled headlines (written for this test): label sets joined by '|' or ';'
 REAL_ROWS = [
