@@ -14,7 +14,6 @@ from training import multilabel as ml
 from training import pipeline as steps
 from training.config import FinetuneConfig
 from training.errors import DataError
-from training.plots import loss_png
 
 
 @task(name="train-multi-label", cache_policy=NO_CACHE)
@@ -62,12 +61,13 @@ def finetune_multilabel(config: FinetuneConfig, workdir: Path) -> dict[str, Any]
         synth["f1_macro"],
         synth["exact_match"],
     )
-    report["plots"] = [loss_png(info.get("log_history", []), workdir / "loss_curves.png").name]
-    if config.onnx:
-        from flows.finetune import export_task
+    # loss curves and the model card (no confusion matrix: a title has several labels)
+    report["plots"] = steps.write_outputs(config, data, info, report)
+    from flows.finetune import export_task, push_unless_overfit
 
+    if config.onnx:
         report["onnx"] = export_task(config)
-    full = merge_report(workdir, report)
+    full = push_unless_overfit(config, workdir, merge_report(workdir, report))
     publish_report(
         task_key(task_of(workdir), "training-report"),
         render_report_md(full),

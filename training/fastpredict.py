@@ -74,7 +74,9 @@ class OnnxLite:
         self.batch_size, self.max_length = batch_size, max_length
         # multi-label models: sigmoid scores and the per-label thresholds saved beside the export
         self.multi_label = is_multi_label(folder)
-        self.thresholds = load_thresholds(folder, self.labels) if self.multi_label else None
+        self.thresholds = (
+            load_thresholds(folder, self.labels, default=0.5) if self.multi_label else None
+        )
 
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Class probabilities of one padded batch of token ids."""

@@ -276,15 +276,17 @@ def write_outputs(
 ) -> list[str]:
     """Confusion matrices, loss curves and the model card; returns the plot file names."""
     work = Path(config.workdir)
-    plots = [
-        confusion_png(
-            report["synthetic_test"]["confusion_matrix"],
-            data.label_names,
-            "synthetic test split",
-            work / "confusion_synthetic.png",
-        ).name
-    ]
-    if report.get("real"):
+    plots = []
+    if "confusion_matrix" in report["synthetic_test"]:  # none for multi-label models
+        plots.append(
+            confusion_png(
+                report["synthetic_test"]["confusion_matrix"],
+                data.label_names,
+                "synthetic test split",
+                work / "confusion_synthetic.png",
+            ).name
+        )
+    if "confusion_matrix" in (report.get("real") or {}):
         plots.append(
             confusion_png(
                 report["real"]["confusion_matrix"],

@@ -78,7 +78,9 @@ class Predictor(BatchPredictor):
         self.batch_size, self.max_length = batch_size, max_length
         # multi-label (BCE) models: independent sigmoid scores, and thresholds once tuned
         self.multi_label = self.model.config.problem_type == "multi_label_classification"
-        self.thresholds = load_thresholds(path, self.labels) if self.multi_label else None
+        self.thresholds = (
+            load_thresholds(path, self.labels, default=0.5) if self.multi_label else None
+        )
 
     @torch.inference_mode()
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:

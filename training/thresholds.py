@@ -60,11 +60,16 @@ def save_thresholds(
     return path
 
 
-def load_thresholds(model_dir: Path, labels: Sequence[str] | None = None) -> np.ndarray | None:
-    """The saved thresholds in the model's label order, or None for a single-label model."""
+def load_thresholds(
+    model_dir: Path, labels: Sequence[str] | None = None, *, default: float | None = None
+) -> np.ndarray | None:
+    """The saved thresholds in the model's label order; without the file `default` for every
+    label (a BCE model from elsewhere), or None."""
     path = Path(model_dir) / THRESHOLDS_FILE
     if not path.exists():
-        return None
+        if default is None or labels is None:
+            return None
+        return np.full(len(labels), default, dtype=np.float64)
     saved = json.loads(path.read_text(encoding="utf-8"))
     order = list(labels) if labels is not None else saved["labels"]
     return np.asarray([saved["thresholds"][n] for n in order], dtype=np.float64)

@@ -113,6 +113,7 @@ def test_news_themes_runs_end_to_end_with_tuned_thresholds(
     md = (work / "report.md").read_text()
     assert "## Multi-label" in md and "exact_match" in md and "f1_micro" in md
 
+    assert "5-label text classifier" in (work / "model" / "README.md").read_text()  # its card
     saved = json.loads((work / "model" / "thresholds.json").read_text())
     thresholds = [saved["thresholds"][n] for n in names]
     assert report["multi_label"]["thresholds"] == saved["thresholds"]
