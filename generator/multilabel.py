@@ -14,6 +14,7 @@ import numpy as np
 
 from generator.items import Title
 from generator.spec import TaskSpec
+from generator.split import group_members
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
 
@@ -144,8 +145,6 @@ def iterative_split(
     the rest, then the rest into validation and test.
     """
     from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
-
-    from generator.split import group_members
 
     counts = label_counts(items)
     members = group_members(items, groups, {n: counts.get(n, 0) for n in label_names})
