@@ -88,6 +88,9 @@ def test_news_themes_runs_end_to_end_with_tuned_thresholds(
         result = CliRunner().invoke(app, [*args, "--seed", "5", "--no-prefect"])
     assert result.exit_code == 0, result.output
 
+    rows = [json.loads(line) for line in (work / "raw.jsonl").read_text().splitlines()]
+    assert all(len(r["label_sets"]) == len(r["titles"]) for r in rows)
+    assert all(r["label"] in r["requested_labels"] for r in rows)
     dd = load_from_disk(str(work / "dataset"))
     names = dd["train"].features["labels"].feature.names
     assert names == ["Politics", "Economy", "Technology", "Health", "Environment"]
