@@ -20,6 +20,7 @@ from generator.backend import BackendError, BackendUnavailable, LLMBackend
 from generator.clean import clean_items
 from generator.fingerprint import FingerprintMismatch, call_components, claim_workdir
 from generator.items import Title, TitleforgeError
+from generator.multilabel import labelled_schema, parse_labelled
 from generator.parse import parse_titles
 from generator.prompting import TITLES_SCHEMA, PlannedCall, plan_call, prompt_id
 from generator.rawlog import RawLog, read_rows
@@ -205,10 +206,16 @@ class _Runner:
         }
         fatal = None
         try:
+            multi = self.spec.multi_label
+            schema = labelled_schema(self.spec.label_names) if multi else TITLES_SCHEMA
             done = self.backend.generate(
-                planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options
+                planned.prompt, system=planned.system, schema=schema, options=planned.options
             )
-            parsed = parse_titles(done.text)
+            parsed = parse_labelled(done.text, self.spec.label_names) if multi else None
+            if parsed is not None:
+                row |= {"requested_labels": list(planned.labels), "label_sets": parsed.label_sets}
+            else:
+                parsed = parse_titles(done.text)
             row |= {
                 "response": done.text,
                 "titles": parsed.titles,
@@ -342,7 +349,11 @@ def generate_titles(
     items = select_quota(run.curated.items, spec.label_names, per_label)
     _atomic_jsonl(
         workdir / "clean.jsonl",
-        [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items],
+        [
+            {"text": t.text, "label": t.label, "call_id": t.call_id}
+            | ({"labels": list(t.labels)} if t.labels else {})
+            for t in items
+        ],
     )
     dropped = Counter(run.curated.dropped)
     surplus = len(run.curated.items) - len(items)

@@ -313,3 +313,65 @@ def make_title(label: str, rng: random.Random, topics: Sequence[str] = ()) -> st
     return f"{slots['org']} {slots['action']} {slots['subject']} in {slots['place']} ({label})".replace(
         f" ({label})", ""
     )
+
+
+# multi-label themes (prompts/news_themes.yaml): a lead phrase and subjects per theme, so a
+# headline about several themes carries words of each, as a model that follows the prompt would
+THEME_LEADS = {
+    "Politics": [
+        "Parliament in {place} votes on",
+        "Ministers in {place} clash over",
+        "Election candidates in {place} campaign on",
+        "Government of {place} unveils a law on",
+    ],
+    "Economy": [
+        "Prices in {place} climb after",
+        "Markets in {place} slide over",
+        "Employers in {place} cut jobs blaming",
+        "Budget in {place} sets aside millions for",
+    ],
+    "Technology": [
+        "Engineers in {place} build software for",
+        "Start-up in {place} launches an app tracking",
+        "Researchers in {place} train an AI model on",
+        "Telecom firm in {place} rolls out broadband for",
+    ],
+    "Health": [
+        "Hospitals in {place} warn doctors about",
+        "Nurses in {place} report patients hit by",
+        "Doctors in {place} link a disease outbreak to",
+        "Public health officials in {place} study",
+    ],
+    "Environment": [
+        "Climate scientists in {place} measure",
+        "Conservation groups in {place} sue over",
+        "Wildfire crews in {place} battle drought worsened by",
+        "Pollution monitors in {place} track",
+    ],
+}
+THEME_SUBJECTS = {
+    "Politics": [
+        "the new election law",
+        "the coalition deal",
+        "a ministerial vote",
+        "the senate bill",
+    ],
+    "Economy": ["rising food prices", "higher interest rates", "trade tariffs", "the tax budget"],
+    "Technology": ["AI chatbots", "satellite internet", "smartphone apps", "robot software"],
+    "Health": ["hospital waiting lists", "a flu outbreak", "vaccine shortages", "cancer screening"],
+    "Environment": ["record heatwaves", "river pollution", "coastal flooding", "forest wildfires"],
+}
+
+
+def make_theme_title(themes: Sequence[str], rng: random.Random) -> str:
+    """A headline about every theme in `themes` (lead phrase of one, subjects of the others)."""
+    known = [t for t in themes if t in THEME_LEADS]
+    if not known:
+        return make_title(themes[0] if themes else "news", rng)
+    order = rng.sample(known, len(known))
+    lead = rng.choice(THEME_LEADS[order[0]]).format(place=rng.choice(PLACES))
+    subjects = [rng.choice(THEME_SUBJECTS[t]) for t in order[1:]] or [
+        rng.choice(THEME_SUBJECTS[order[0]])
+    ]
+    tail = subjects[0] + "".join(f" amid {s}" for s in subjects[1:])
+    return f"{lead} {tail} {rng.choice(WHEN)}"
