@@ -105,8 +105,9 @@ TimeoutOpt = Annotated[
 HeadOpt = Annotated[
     str,
     typer.Option(
-        help="finetune (the whole encoder) or logistic (frozen encoder + logistic regression, "
-        "seconds on a CPU)."
+        help="finetune (the whole encoder), logistic (frozen encoder + logistic regression, "
+        "seconds on a CPU) or setfit (a short contrastive encoder finetune, then the logistic "
+        "head; under a minute on a CPU)."
     ),
 ]
 HubModelOpt = Annotated[

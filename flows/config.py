@@ -216,7 +216,7 @@ class TrainOptions(BaseModel):
     epochs: float = _finetune_field("epochs")
     batch_size: int = _finetune_field("batch_size")
     learning_rate: float = _finetune_field("learning_rate")
-    head: Literal["finetune", "logistic"] = _finetune_field("head")
+    head: Literal["finetune", "logistic", "setfit"] = _finetune_field("head")
     hub_model: str | None = Field(
         None,
         description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",

@@ -41,7 +41,7 @@ def finetune_multilabel(config: FinetuneConfig, workdir: Path) -> dict[str, Any]
     if config.head != "finetune":
         raise DataError(
             f"{config.dataset} is multi-label: only --head finetune trains on label sets; "
-            "drop --head logistic."
+            f"drop --head {config.head}."
         )
     data, real = ml.load_data(config)
     log.info(

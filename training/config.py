@@ -68,11 +68,19 @@ class FinetuneConfig(BaseModel):
         description="Keep the token-embedding matrix fixed: faster steps on CPU, less drift on"
         " small synthetic sets.",
     )
-    head: Literal["finetune", "logistic"] = Field(
+    head: Literal["finetune", "logistic", "setfit"] = Field(
         "finetune",
         description="finetune: train the whole encoder with a classification head; logistic: keep "
         "the encoder frozen and fit logistic regression on its mean-pooled embeddings (seconds "
-        "on a CPU).",
+        "on a CPU); setfit: a short contrastive finetune of the encoder on title pairs (SetFit), "
+        "then the logistic head (under a minute on a CPU).",
+    )
+    setfit_pairs: int = Field(
+        256,
+        ge=8,
+        le=100_000,
+        description="--head setfit: sentence pairs (half same-label, half not) for the contrastive "
+        "step, batch_size pairs per step at learning_rate; more pairs, longer training.",
     )
     instance_usd_per_hour: float = Field(
         0.09,

@@ -90,7 +90,13 @@ def train_and_save(
     """Finetune (or fit a frozen-encoder head), save to DIR/model (safetensors), write the marker."""
     out = model_dir(config)
     train_split = data.splits["train"]
-    if config.head == "logistic":
+    if config.head == "setfit":
+        from training.setfit_head import fit_and_save_setfit
+
+        fitted = fit_and_save_setfit(
+            config, train_split["text"], train_split["label"], data.label_names, out
+        )
+    elif config.head == "logistic":
         from training.heads import fit_and_save
 
         fitted = fit_and_save(
@@ -217,7 +223,8 @@ def final_evaluation(
 def training_summary(info: dict[str, Any]) -> dict[str, Any]:
     """report.json `training`: how the saved model was trained (from its marker)."""
     keys = ("base_model", "dataset", "train_runtime_s", "samples_per_second", "best_metric")
-    return {k: info.get(k) for k in (*keys, "epochs_run", "ended", "n_train", "head")}
+    summary = {k: info.get(k) for k in (*keys, "epochs_run", "ended", "n_train", "head")}
+    return summary | ({"setfit": info["setfit"]} if "setfit" in info else {})
 
 
 def build_report(

@@ -62,6 +62,13 @@ def render_training_md(report: Mapping[str, Any]) -> str:
             f"Logistic regression on frozen, mean-pooled `{tr.get('base_model')}` embeddings "
             f"({tr.get('samples_per_second') or 0:.1f} samples/s, {tr.get('train_runtime_s') or 0:.1f} s)."
         )
+    elif tr.get("head") == "setfit":
+        st = tr.get("setfit") or {}
+        lines.append(
+            f"SetFit: `{tr.get('base_model')}` contrastively finetuned on {st.get('pairs')} title "
+            f"pairs (seed {st.get('seed')}), then logistic regression on its mean-pooled "
+            f"embeddings ({tr.get('train_runtime_s') or 0:.1f} s)."
+        )
     elif tr:
         lines.append(
             f"Finetuned `{tr.get('base_model')}` for {tr.get('epochs_run') or 0:.2f} epochs "

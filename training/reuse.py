@@ -26,7 +26,11 @@ TRAINING_KEYS = (
     "freeze_embeddings",
     "head",
     "precision",
+    "setfit_pairs",
 )
+# options that only shape one head: left out of other heads' fingerprints, so adding one does
+# not make every finished model look stale
+HEAD_ONLY_KEYS = {"setfit_pairs": "setfit"}
 
 
 def dataset_hash(dataset: str) -> str:
@@ -44,9 +48,8 @@ def dataset_hash(dataset: str) -> str:
 
 def training_identity(config: FinetuneConfig) -> dict[str, Any]:
     """The training options plus the dataset's content hash, as stored with a finished model."""
-    return {k: getattr(config, k) for k in TRAINING_KEYS} | {
-        "dataset_hash": dataset_hash(config.dataset)
-    }
+    keys = [k for k in TRAINING_KEYS if HEAD_ONLY_KEYS.get(k, config.head) == config.head]
+    return {k: getattr(config, k) for k in keys} | {"dataset_hash": dataset_hash(config.dataset)}
 
 
 def stale_reason(config: FinetuneConfig, info: dict[str, Any] | None) -> str | None:
