@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.hub import InterceptedHub
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
 from tests.fakes.tiny import build_tiny_albert, make_dataset_dict
 
@@ -23,6 +24,16 @@ def fake_ollama() -> Iterator[FakeOllama]:
     """A well-behaved fake Ollama on a free loopback port."""
     with FakeOllama(FakeConfig(seed=0)) as srv:
         yield srv
+
+
+@pytest.fixture()
+def hub(monkeypatch: pytest.MonkeyPatch) -> type[InterceptedHub]:
+    """Pushes on (a token, not offline), every Hub call intercepted."""
+    monkeypatch.setenv("HF_TOKEN", "hf_card_test_token")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("generator.hub.HfApi", InterceptedHub)
+    InterceptedHub.reset()
+    return InterceptedHub
 
 
 @pytest.fixture()

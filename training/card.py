@@ -147,5 +147,6 @@ def render_model_card(
             verdict=report["overfitting"],
             repo_or_path=repo_or_path,
             round=round_info,
+            training=report.get("training") or {},
         )
     )

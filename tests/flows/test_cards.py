@@ -32,16 +32,6 @@ CASES = [
 ]
 
 
-@pytest.fixture()
-def hub(monkeypatch: pytest.MonkeyPatch) -> type[InterceptedHub]:
-    """Pushes on (a token, not offline), every Hub call intercepted."""
-    monkeypatch.setenv("HF_TOKEN", "hf_card_test_token")
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr("generator.hub.HfApi", InterceptedHub)
-    InterceptedHub.reset()
-    return InterceptedHub
-
-
 @pytest.mark.slow  # two whole runs with training: ~160 s, so it runs in the slow CI stage
 @pytest.mark.parametrize(("task", "real_file", "base", "hub_base"), CASES)
 def test_cards_parse_back_with_every_field_and_each_push_uploads_its_card_once(

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from tests.conftest import REAL_DIR
+from tests.fakes.hub import InterceptedHub
 from tests.fakes.tiny import toy_titles
 from training.config import FinetuneConfig, resolve_base_model
 from training.reuse import stale_reason, training_identity
@@ -46,14 +47,17 @@ def test_a_head_change_or_a_setfit_option_retrains_other_heads_ignore_setfit_opt
 
 @pytest.mark.slow
 def test_setfit_head_tunes_the_body_is_judged_like_a_finetune_predicts_and_exports(
-    tmp_path: Path, toy_dataset_dir: Path, tiny_albert: Path
+    tmp_path: Path, toy_dataset_dir: Path, tiny_albert: Path, hub: type[InterceptedHub]
 ) -> None:
-    """Trains in seconds, same report keys as a finetuned model, ONNX agrees ≥ 99.5%, no pickle."""
+    """Trains in seconds, same report keys as a finetune, pushed with a card, ONNX agrees ≥ 99.5%."""
     real_csv = REAL_DIR / "stop_clickbait_dev.csv"
     real = ["--real-data", str(real_csv)] if real_csv.exists() else []
     work = tmp_path / "setfit"
     t0 = time.perf_counter()
-    report = _train(toy_dataset_dir, work, "--base-model", "minilm", "--head", "setfit", *real)
+    report = _train(
+        toy_dataset_dir, work, "--base-model", "minilm", "--head", "setfit",
+        "--hub-model", "user/setfit-titles", *real,
+    )  # fmt: skip
     wall = time.perf_counter() - t0
     tr = report["training"]
     print(
@@ -68,7 +72,7 @@ def test_setfit_head_tunes_the_body_is_judged_like_a_finetune_predicts_and_expor
 
     finetuned = _train(toy_dataset_dir, tmp_path / "ft", "--base-model", str(tiny_albert),
                        "--epochs", "1", *real)  # fmt: skip
-    assert set(report) == set(finetuned)
+    assert "hub" in report and set(report) - {"hub"} == set(finetuned)  # only this one pushes
     assert set(report["synthetic_test"]) == set(finetuned["synthetic_test"])
 
     model = work / "model"
@@ -76,6 +80,13 @@ def test_setfit_head_tunes_the_body_is_judged_like_a_finetune_predicts_and_expor
     assert meta["kind"] == "setfit" and meta["setfit"] == tr["setfit"]
     assert not [p for p in model.rglob("*") if p.suffix in {".pkl", ".pickle", ".bin"}]
     assert "SetFit" in (work / "report.md").read_text(encoding="utf-8")
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert "SetFit" in card and "head.safetensors" in card and "pipeline(" not in card
+    # pushed unless judged overfit: encoder, head and card, never the ONNX file
+    pushed = {p for c in hub.commits for p in c.files}
+    if report["overfitting"]["verdict"] != "overfit":
+        assert {"model.safetensors", "head.safetensors", "head.json", "README.md"} <= pushed
+        assert not [p for p in pushed if p.endswith((".onnx", ".pkl", ".pickle", ".bin"))]
 
     # the contrastive step moved the encoder: its embeddings are not the packaged MiniLM's
     from training.baselines import FrozenEncoderLogReg
