@@ -25,7 +25,7 @@ from generator.neardup import SIGNATURES, minhash_signatures
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import PlannedCall
 
-CONNECT_TIMEOUT_S = 10
+CONNECT_TIMEOUT_S = 5  # a scheduler on the network answers in well under a second
 
 
 class ClusterUnavailable(TitleforgeError):
@@ -148,7 +148,7 @@ def dask_client(address: str, threads_per_worker: int = 4) -> Iterator[Client]:
                     n_workers=workers,
                     threads_per_worker=threads_per_worker,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: 8787 may be taken
                 )
             )
             client = stack.enter_context(Client(cluster))

@@ -80,7 +80,7 @@ def minhash_signatures(
 
 # Who computes signatures while a flow holds a Dask cluster (generator.cluster maps the pure
 # function above over partitions there); unset, this process does. Same rows, same array.
-SIGNATURES: ContextVar[Callable[[Sequence[frozenset[str]], int], np.ndarray] | None] = ContextVar(
+SIGNATURES: ContextVar[Callable[..., np.ndarray] | None] = ContextVar(
     "titleforge_signatures", default=None
 )
 
@@ -138,7 +138,7 @@ def similar_pairs(
         return []
     sets = [token_set(t) for t in texts]
     sign = SIGNATURES.get() or minhash_signatures
-    pairs = candidate_pairs(sign(sets, seed))
+    pairs = candidate_pairs(sign(sets, seed=seed))
     spaced: dict[int, frozenset[str]] = {}  # only candidates need the second reading
 
     def sp(i: int) -> frozenset[str]:
