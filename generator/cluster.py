@@ -104,28 +104,47 @@ class ClusterCaller:
         self.executor.shutdown(wait=False)
 
 
-def minhash_partition(sets: Sequence[frozenset[str]], seed: int) -> np.ndarray:
+# Word tokens (\w+) never hold control characters, so a partition travels as ONE string:
+# Dask ships a list of 50k strings item by item (seconds), one string in milliseconds.
+_TOKEN_SEP, _TITLE_SEP = "\x1f", "\x1e"
+
+
+def pack(sets: Sequence[frozenset[str]]) -> str:
+    """A partition of token sets as one string (order within a set does not matter to MinHash)."""
+    return _TITLE_SEP.join(_TOKEN_SEP.join(s) for s in sets)
+
+
+def unpack(packed: str) -> list[frozenset[str]]:
+    """The token sets back from `pack`, row for row (an empty set stays empty)."""
+    return [frozenset(p.split(_TOKEN_SEP)) if p else frozenset() for p in packed.split(_TITLE_SEP)]
+
+
+def minhash_partition(packed: str, seed: int) -> np.ndarray:
     """Run on a worker: MinHash signatures of one partition (rows are independent of each other)."""
-    return minhash_signatures(sets, seed=seed)
+    return minhash_signatures(unpack(packed), seed=seed)
 
 
 class ClusterSigner:
     """MinHash signatures mapped over partitions on the cluster; the same array as one local call."""
 
     def __init__(self, client: Client, min_rows: int = 5_000) -> None:
-        """Partitions of at least `min_rows` titles, at most two per worker thread."""
+        """Partitions of at least `min_rows` titles, at most two per worker.
+
+        Per worker, not per thread: threads are sized for calls waiting on Ollama, while MinHash
+        is CPU work that mostly holds the GIL.
+        """
         self.client, self.min_rows = client, min_rows
-        threads = sum(client.nthreads().values()) or 1
-        self.max_parts = 2 * threads
+        self.max_parts = 2 * (len(client.nthreads()) or 1)
 
     def __call__(self, sets: Sequence[frozenset[str]], seed: int = 0) -> np.ndarray:
         """Signatures of `sets`, row for row, computed partition by partition on the workers."""
         n = len(sets)
         parts = max(1, min(-(-n // self.min_rows), self.max_parts))
         size = -(-n // parts) or 1
-        chunks = [list(sets[i : i + size]) for i in range(0, n, size)]
-        if not chunks:
+        if not n:
             return minhash_signatures(sets, seed=seed)
+        # scattered, the partitions go straight to the workers instead of through the scheduler
+        chunks = self.client.scatter([pack(sets[i : i + size]) for i in range(0, n, size)])
         futures = self.client.map(minhash_partition, chunks, seed=seed, pure=False)
         return np.concatenate(self.client.gather(futures))
 

@@ -139,7 +139,7 @@ def test_minhash_over_partitions_on_the_workers_equals_one_local_call(cluster: C
     assert np.array_equal(got, minhash_signatures(sets, seed=11))
     assert not np.array_equal(got, minhash_signatures(sets, seed=12))  # the seed reaches workers
     parts = [task for task in stream.data if task["key"].startswith("minhash_partition")]
-    assert len(parts) > 2 and {task["worker"] for task in parts} == set(cluster.nthreads())
+    assert len(parts) == 4 and {task["worker"] for task in parts} == set(cluster.nthreads())
 
 
 def test_a_bad_or_unreachable_scheduler_is_named_with_the_fix(tmp_path: Path) -> None:
