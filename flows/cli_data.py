@@ -62,7 +62,7 @@ def preflight_generate(config: Any) -> None:
         if config.real_data is not None:
             from flows.realdata import load_real_titles
 
-            load_real_titles(config.real_data, [lb.name for lb in spec.labels])
+            load_real_titles(config.real_data, spec.label_names, multi_label=spec.multi_label)
         backend = backend_from_config(config, spec)
         backend.check()
         # a missing model is pulled now (with progress), and one that cannot be pulled stops here

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -235,21 +236,22 @@ def resolve_workdir(template: str, now: datetime | None = None) -> str:
     )
 
 
+def _finetune_field(name: str) -> Any:
+    """A copy of FinetuneConfig's field `name`, so the pipeline form and `train` agree."""
+    return copy(FinetuneConfig.model_fields[name])
+
+
 class TrainOptions(BaseModel):
     """Training choices of the pipeline; the dataset, workdir and real data come from generation."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_model: str = Field(
-        "albert/albert-base-v2", description="Encoder to finetune: Hub id or local path."
-    )
-    epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
-    batch_size: int = Field(32, ge=1, description="Training batch size.")
-    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
-    head: Literal["finetune", "logistic"] = Field(
-        FinetuneConfig.model_fields["head"].default,
-        description=FinetuneConfig.model_fields["head"].description,
-    )
+    # the same fields as the finetune flow's (defaults, limits, descriptions): defined once there
+    base_model: str = _finetune_field("base_model")
+    epochs: float = _finetune_field("epochs")
+    batch_size: int = _finetune_field("batch_size")
+    learning_rate: float = _finetune_field("learning_rate")
+    head: Literal["finetune", "logistic"] = _finetune_field("head")
     hub_model: str | None = Field(
         None,
         description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",

@@ -30,6 +30,7 @@ from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
 from generator.hub import push_dataset, tag_revision
 from generator.items import Title, TitleforgeError
+from generator.multilabel import iterative_split, label_counts
 from generator.neardup import neighbourhoods
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import prompt_id
@@ -46,7 +47,7 @@ def load_spec_task(task_name: str) -> TaskSpec:
 def load_real_task(config: GenerateConfig, spec: TaskSpec) -> list[Title]:
     """Read the real evaluation data, aligned to the task's labels."""
     assert config.real_data is not None
-    return load_real_titles(config.real_data, [label.name for label in spec.labels])
+    return load_real_titles(config.real_data, spec.label_names, multi_label=spec.multi_label)
 
 
 @task(
@@ -121,10 +122,16 @@ def neutralise_task(
 
 
 @task(name="balance-and-split", cache_policy=NO_CACHE)
-def split_task(items: list[Title], config: GenerateConfig) -> dict[str, list[Title]]:
+def split_task(
+    items: list[Title], config: GenerateConfig, spec: TaskSpec
+) -> dict[str, list[Title]]:
     """Balance labels, then a stratified, seeded split that keeps neighbourhoods together."""
     balanced = split_mod.balance(items, strategy=config.balance, seed=config.seed)
     groups = neighbourhoods(balanced, seed=config.seed)
+    if spec.multi_label:  # label sets: iterative stratification
+        return iterative_split(
+            balanced, groups, spec.label_names, ratios=config.split_ratios, seed=config.seed
+        )
     return split_mod.split(balanced, groups, ratios=config.split_ratios, seed=config.seed)
 
 
@@ -216,6 +223,10 @@ def _generate(config: GenerateConfig, hold: contextlib.ExitStack) -> dict[str, A
         )
 
     carried = 0
+    if spec.multi_label and (config.carry_from or config.label_noise != "off"):
+        # both steps read one label per title; a multi-label round skips them (said in the log)
+        log.info("Multi-label task: no carry-forward and no label-noise check in this round.")
+        config = config.model_copy(update={"carry_from": None, "label_noise": "off"})
     if config.carry_from:
         items, carried = carry_forward_task(items, config.carry_from, spec.label_names)
         log.info("Carried %d titles from %s (deduplicated union)", carried, config.carry_from)
@@ -225,7 +236,7 @@ def _generate(config: GenerateConfig, hold: contextlib.ExitStack) -> dict[str, A
         items, noise = label_noise_task(items, spec.label_names, config)
         log.info("Label noise: %s flagged (%s)", noise.get("flagged", 0), config.label_noise)
         dropped_noise = before - len(items)
-    splits = split_task(items, config)
+    splits = split_task(items, config, spec)
     summary = dataset_summary(result)
     summary["generator"] = {"llm": config.llm, "model": backend.model}
     if caller is not None:
@@ -243,7 +254,11 @@ def _generate(config: GenerateConfig, hold: contextlib.ExitStack) -> dict[str, A
             summary["dropped"]["label_noise"] = dropped_noise
     summary["splits"] = {name: len(part) for name, part in splits.items()}
     summary["kept"] = sum(summary["splits"].values())
-    summary["per_label"] = dict(Counter(t.label for part in splits.values() for t in part))
+    summary["per_label"] = label_counts([t for part in splits.values() for t in part])
+    if spec.multi_label:
+        summary["label_sets"] = dict(
+            Counter("|".join(t.labels) for part in splits.values() for t in part).most_common()
+        )
     if len(items) > summary["kept"]:
         summary["dropped"]["balance_downsample"] = len(items) - summary["kept"]
     summary["examples"] = curator.last.examples if curator.last else []

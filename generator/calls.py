@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from generator.backend import BackendError, BackendUnavailable, LLMBackend
+from generator.multilabel import labelled_schema, parse_labelled
 from generator.parse import parse_titles
 from generator.prompting import TITLES_SCHEMA, PlannedCall
 
@@ -23,6 +24,8 @@ class CallMeta:
     prompt_id: str
     seed: int
     fingerprint: str
+    label_names: tuple[str, ...] = ()
+    multi_label: bool = False  # replies carry a label set per title
 
 
 class Caller(Protocol):
@@ -57,10 +60,16 @@ def run_call(backend: LLMBackend, planned: PlannedCall, meta: CallMeta) -> CallO
     }
     fatal = None
     try:
+        multi = meta.multi_label
+        schema = labelled_schema(list(meta.label_names)) if multi else TITLES_SCHEMA
         done = backend.generate(
-            planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options
+            planned.prompt, system=planned.system, schema=schema, options=planned.options
         )
-        parsed = parse_titles(done.text)
+        parsed = parse_labelled(done.text, list(meta.label_names)) if multi else None
+        if parsed is not None:
+            row |= {"requested_labels": list(planned.labels), "label_sets": parsed.label_sets}
+        else:
+            parsed = parse_titles(done.text)
         row |= {
             "response": done.text,
             "titles": parsed.titles,

@@ -45,6 +45,7 @@ class GenerationResult:
     eval_tokens: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     torn_lines: int = 0  # a kill mid-write: set aside to raw.torn.jsonl and the call redone
+    kept_rate: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_max_calls(spec: TaskSpec, per_label: int) -> int:
@@ -186,7 +187,11 @@ def generate_titles(
     items = select_quota(run.curated.items, spec.label_names, per_label)
     _atomic_jsonl(
         workdir / "clean.jsonl",
-        [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items],
+        [
+            {"text": t.text, "label": t.label, "call_id": t.call_id}
+            | ({"labels": list(t.labels)} if t.labels else {})
+            for t in items
+        ],
     )
     dropped = Counter(run.curated.dropped)
     surplus = len(run.curated.items) - len(items)
@@ -204,7 +209,27 @@ def generate_titles(
         eval_tokens=sum(int(r.get("eval_count") or 0) for r in run.rows),
         errors=errors,
         torn_lines=torn,
+        kept_rate=kept_rates(run.rows, run.kept(), spec.label_names),
     )
+
+
+def kept_rates(
+    rows: Sequence[Mapping[str, Any]], kept: Counter[str], labels: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Per label: titles the LLM wrote, titles that survived curation (before the quota), rate."""
+    raw: Counter[str] = Counter()
+    for row in rows:
+        if not row.get("error"):
+            raw[row["label"]] += len(row.get("titles") or [])
+    # the rate shows whether a filter is unfair to one label (e.g. a leak rule hitting its name)
+    return {
+        lb: {
+            "raw": raw[lb],
+            "kept": kept[lb],
+            "rate": round(kept[lb] / raw[lb], 3) if raw[lb] else None,
+        }
+        for lb in labels
+    }
 
 
 def _progress_bar(spec: TaskSpec, per_label: int) -> Progress:
@@ -233,4 +258,5 @@ def dataset_summary(result: GenerationResult) -> dict[str, Any]:
         },
         "eval_tokens": result.eval_tokens,
         "torn_lines": result.torn_lines,
+        "kept_rate": result.kept_rate,
     }

@@ -191,9 +191,9 @@ def near_dedupe(
     for i, j, _ in edges:
         uf.union(i, j)
         earlier[j].append(i)
-    labels_of: dict[int, set[str]] = defaultdict(set)
+    labels_of: dict[int, set[Any]] = defaultdict(set)
     for idx in {i for e in edges for i in e[:2]}:
-        labels_of[uf.find(idx)].add(items[idx].label)
+        labels_of[uf.find(idx)].add(items[idx].label_key)
     kept_flags = [True] * len(items)
     first_of: dict[int, int] = {}
     dropped = {"near_duplicate": 0, "near_conflict": 0}

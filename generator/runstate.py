@@ -69,7 +69,13 @@ class RunState:
     @property
     def meta(self) -> CallMeta:
         """What every row of this run carries."""
-        return CallMeta(prompt_id=self.pid, seed=self.seed, fingerprint=self.fingerprint)
+        return CallMeta(
+            prompt_id=self.pid,
+            seed=self.seed,
+            fingerprint=self.fingerprint,
+            label_names=tuple(self.spec.label_names),
+            multi_label=self.spec.multi_label,
+        )
 
     def _check_same_run(self) -> None:
         """A workdir belongs to one call fingerprint: mixing runs would corrupt the resume log."""
