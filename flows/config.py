@@ -66,6 +66,13 @@ class GenerateConfig(BaseModel):
         description="Ollama URL(s), comma-separated to spread work; empty uses OLLAMA_HOST or "
         "http://127.0.0.1:11434.",
     )
+    dask_address: str | None = Field(
+        None,
+        description="Scale out on Dask: `tcp://host:8786` of a running `dask scheduler` (its "
+        "workers make the LLM calls and the MinHash signatures; each call keeps its Ollama "
+        "host), or `local:N` for N worker processes on this machine. Empty runs everything in "
+        "this process. The same seed gives the same dataset either way.",
+    )
     concurrency: int | None = Field(
         None,
         ge=1,
@@ -167,6 +174,23 @@ class GenerateConfig(BaseModel):
                 )
         return v
 
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address_shape(cls, v: str | None) -> str | None:
+        """`local:N` (1-64 workers) or a scheduler URL such as tcp://host:8786."""
+        if not v:
+            return None
+        v = v.strip()
+        scheme, _, rest = v.partition("://" if "://" in v else ":")
+        if scheme == "local" and rest.isdigit() and 1 <= int(rest) <= 64:
+            return v
+        if scheme in ("tcp", "tls", "ucx", "ws", "wss") and "://" in v and rest.strip("/"):
+            return v
+        raise ValueError(
+            f"dask_address {v!r} is neither a scheduler address nor local:N: use e.g. "
+            "tcp://10.0.0.5:8786 (where `dask scheduler` runs) or local:2 (2 workers here)"
+        )
+
     @field_validator("hub_repo")
     @classmethod
     def _repo_id_shape(cls, v: str | None) -> str | None:
@@ -182,6 +206,17 @@ class GenerateConfig(BaseModel):
             raise ValueError(
                 f"model={self.model!r} cannot be used with llm='embedded', which runs its own "
                 "SmolLM2-135M in-process: drop --model, or use --llm ollama to run that model"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _dask_needs_ollama(self) -> GenerateConfig:
+        """Workers reach Ollama servers over the network; the embedded model lives in this process."""
+        if self.dask_address and self.llm == "embedded":
+            raise ValueError(
+                "dask_address needs llm='ollama': the embedded model runs inside this process, "
+                "where Dask workers cannot call it. Drop --dask-address, or pass --ollama-host "
+                "with your Ollama servers"
             )
         return self
 

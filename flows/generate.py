@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,8 +19,10 @@ from flows.plain import flow, run_logger, task
 from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
 from flows.rounds import begin_round, round_tags
+from flows.scale import cluster_for, cluster_summary
 from generator import audit as audit_mod
 from generator import split as split_mod
+from generator.calls import Caller
 from generator.card import CardInfo, render_card
 from generator.curate import Curator
 from generator.dataset import build_dataset_dict, content_hash, parquet_files, save_dataset
@@ -68,7 +71,11 @@ def check_ollama_task(backend: OllamaBackend) -> None:
     cache_policy=NO_CACHE,
 )
 def generate_titles_task(
-    config: GenerateConfig, spec: TaskSpec, backend: OllamaBackend, curator: Curator
+    config: GenerateConfig,
+    spec: TaskSpec,
+    backend: OllamaBackend,
+    curator: Curator,
+    caller: Caller | None = None,
 ) -> GenerationResult:
     """Call the LLM until every label has its quota; resumable from raw.jsonl, so retries are cheap."""
     concurrency = config.concurrency or backend.default_concurrency()
@@ -94,6 +101,7 @@ def generate_titles_task(
             on_progress=on_progress if bar.active else None,
             show_progress=True,  # a bar only on a terminal: never in a worker or the UI
             options=data_options(config),
+            caller=caller,
         )
     bar.update(1.0, force=True)
     return result
@@ -152,11 +160,15 @@ def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
 def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
     config = begin_round(config)
-    with round_tags(Path(config.task).stem, Path(config.workdir).name):
-        return _generate(config)
+    # the stack holds a Dask cluster (with --dask-address) until the flow ends
+    with (
+        round_tags(Path(config.task).stem, Path(config.workdir).name),
+        contextlib.ExitStack() as hold,
+    ):
+        return _generate(config, hold)
 
 
-def _generate(config: GenerateConfig) -> dict[str, Any]:
+def _generate(config: GenerateConfig, hold: contextlib.ExitStack) -> dict[str, Any]:
     """The generate flow's steps, for a round already begun."""
     log = run_logger()
     workdir = Path(config.workdir)
@@ -181,9 +193,10 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
 
     backend = backend_from_config(config, spec)
     check_ollama_task(backend)
+    caller = hold.enter_context(cluster_for(config, backend))
     curator = Curator(spec, near_threshold=config.near_dup_threshold, real_titles=real)
     started = time.perf_counter()
-    result = generate_titles_task(config, spec, backend, curator)
+    result = generate_titles_task(config, spec, backend, curator, caller)
     generation_s = time.perf_counter() - started
     log.info(
         "Generated %d calls (%d resumed, %d failed): %d raw titles, kept %s",
@@ -226,6 +239,8 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
     splits = split_task(items, config, spec)
     summary = dataset_summary(result)
     summary["generator"] = {"llm": config.llm, "model": backend.model}
+    if caller is not None:
+        summary["generator"]["dask"] = cluster_summary(caller)
     if config.llm == "embedded":
         from generator.embedded import TRY_OUT_NOTE
 
