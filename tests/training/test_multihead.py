@@ -182,7 +182,7 @@ def real_split(csv_path: Path, out: Path, sizes: dict[str, int], seed: int) -> t
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # about 3 minutes on 2 quiet cores; several times that under load
+@pytest.mark.timeout(1800)  # ~3 minutes on 2 quiet cores; 15+ when other jobs share them
 def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -> None:
     """MiniLM: no head's test accuracy is more than 2 points below its single-task model's."""
     sources = {"clickbait": "stop_clickbait_dev.csv", "news_topic": "ag_news_titles_dev.csv"}
@@ -219,7 +219,9 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
         workdir=str(tmp_path / "multi"),
         base_model="minilm",
         epochs=2,
-        frozen_encoder_baseline=False,  # minutes of embedding on 2 cores; the CLI test covers it
+        # minutes on 2 busy cores; the tiny-model tests cover the CLI, baselines and ONNX export
+        frozen_encoder_baseline=False,
+        onnx=False,
     )
     with plain_mode():
         heads = multihead(config)["heads"]
@@ -231,11 +233,3 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
         # the acceptance bar: sharing the encoder costs a head at most 2 points
         assert f["head"] >= f["single"] - 0.02, (task, f)
         assert heads[task]["real"]["n"] > 150 and heads[task]["overfitting"]["verdict"]
-    titles = list(load_texts(data["news_topic"][1]))
-    assert all(v >= 0.995 for v in agreement(tmp_path / "multi" / "model", titles).values())
-
-
-def load_texts(path: Path) -> list[str]:
-    """The text column of a CSV."""
-    with path.open(encoding="utf-8") as fh:
-        return [r["text"] for r in csv.DictReader(fh)]
