@@ -72,6 +72,13 @@ ModelOpt = Annotated[
 ConcOpt = Annotated[
     int | None, typer.Option(help="LLM calls in flight (default: the servers' slots).")
 ]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Scale out on Dask: tcp://HOST:8786 of a running `dask scheduler`, or local:N for "
+        "N worker processes here. Same seed, same dataset."
+    ),
+]
 MaxCallsOpt = Annotated[int | None, typer.Option(help="Hard budget on LLM calls.")]
 RealOpt = Annotated[
     str | None, typer.Option(help="Real, human-labelled data: file, dataset dir or Hub id.")

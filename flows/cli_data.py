@@ -13,6 +13,7 @@ from rich.markup import escape
 from flows.cli_common import (
     BaseModelOpt,
     ConcOpt,
+    DaskOpt,
     EpochsOpt,
     HeadOpt,
     HostOpt,
@@ -61,12 +62,16 @@ def preflight_generate(config: Any) -> None:
         if config.real_data is not None:
             from flows.realdata import load_real_titles
 
-            load_real_titles(config.real_data, [lb.name for lb in spec.labels])
+            load_real_titles(config.real_data, spec.label_names, multi_label=spec.multi_label)
         backend = backend_from_config(config, spec)
         backend.check()
         # a missing model is pulled now (with progress), and one that cannot be pulled stops here
         with err.status(f"Checking model {backend.model} on {', '.join(backend.hosts)}…"):
             backend.ensure_model()
+        if config.dask_address:
+            from generator.cluster import check_scheduler
+
+            check_scheduler(config.dask_address)
 
 
 def _gen_config(**kwargs: Any) -> Any:
@@ -84,6 +89,7 @@ _GEN_KEYS = (
     "model",
     "ollama_host",
     "concurrency",
+    "dask_address",
     "max_calls",
     "timeout_s",
     "label_noise",
@@ -129,6 +135,7 @@ def generate(
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
+    dask_address: DaskOpt = None,
     max_calls: MaxCallsOpt = None,
     timeout_s: TimeoutOpt = None,
     label_noise: LabelNoiseOpt = None,
@@ -230,6 +237,7 @@ def run(
     model: ModelOpt = None,
     ollama_host: HostOpt = None,
     concurrency: ConcOpt = None,
+    dask_address: DaskOpt = None,
     max_calls: MaxCallsOpt = None,
     timeout_s: TimeoutOpt = None,
     label_noise: LabelNoiseOpt = None,

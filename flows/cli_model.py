@@ -157,6 +157,11 @@ def predict(
             from training.export_onnx import load_predictor
 
             predictor = load_predictor(model, engine, batch_size=batch_size)
+        if getattr(predictor, "thresholds", None) is not None:  # multi-label: label sets
+            from flows.predict_sets import print_label_sets
+
+            print_label_sets(texts, predictor, as_json)
+            return
         preds = predictor.predict(texts)
     if getattr(predictor, "tasks", None):  # a multi-head model: every head's label
         from flows.multihead import print_heads

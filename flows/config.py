@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -64,6 +65,13 @@ class GenerateConfig(BaseModel):
         None,
         description="Ollama URL(s), comma-separated to spread work; empty uses OLLAMA_HOST or "
         "http://127.0.0.1:11434.",
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Scale out on Dask: `tcp://host:8786` of a running `dask scheduler` (its "
+        "workers make the LLM calls and the MinHash signatures; each call keeps its Ollama "
+        "host), or `local:N` for N worker processes on this machine. Empty runs everything in "
+        "this process. The same seed gives the same dataset either way.",
     )
     concurrency: int | None = Field(
         None,
@@ -166,6 +174,23 @@ class GenerateConfig(BaseModel):
                 )
         return v
 
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address_shape(cls, v: str | None) -> str | None:
+        """`local:N` (1-64 workers) or a scheduler URL such as tcp://host:8786."""
+        if not v:
+            return None
+        v = v.strip()
+        scheme, _, rest = v.partition("://" if "://" in v else ":")
+        if scheme == "local" and rest.isdigit() and 1 <= int(rest) <= 64:
+            return v
+        if scheme in ("tcp", "tls", "ucx", "ws", "wss") and "://" in v and rest.strip("/"):
+            return v
+        raise ValueError(
+            f"dask_address {v!r} is neither a scheduler address nor local:N: use e.g. "
+            "tcp://10.0.0.5:8786 (where `dask scheduler` runs) or local:2 (2 workers here)"
+        )
+
     @field_validator("hub_repo")
     @classmethod
     def _repo_id_shape(cls, v: str | None) -> str | None:
@@ -185,6 +210,17 @@ class GenerateConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _dask_needs_ollama(self) -> GenerateConfig:
+        """Workers reach Ollama servers over the network; the embedded model lives in this process."""
+        if self.dask_address and self.llm == "embedded":
+            raise ValueError(
+                "dask_address needs llm='ollama': the embedded model runs inside this process, "
+                "where Dask workers cannot call it. Drop --dask-address, or pass --ollama-host "
+                "with your Ollama servers"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _private_needs_repo(self) -> GenerateConfig:
         """`private` only means something with a Hub repo."""
         if self.private and not self.hub_repo:
@@ -200,21 +236,22 @@ def resolve_workdir(template: str, now: datetime | None = None) -> str:
     )
 
 
+def _finetune_field(name: str) -> Any:
+    """A copy of FinetuneConfig's field `name`, so the pipeline form and `train` agree."""
+    return copy(FinetuneConfig.model_fields[name])
+
+
 class TrainOptions(BaseModel):
     """Training choices of the pipeline; the dataset, workdir and real data come from generation."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_model: str = Field(
-        "albert/albert-base-v2", description="Encoder to finetune: Hub id or local path."
-    )
-    epochs: float = Field(3.0, gt=0, description="Training epochs (early stopping may end sooner).")
-    batch_size: int = Field(32, ge=1, description="Training batch size.")
-    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
-    head: Literal["finetune", "logistic"] = Field(
-        FinetuneConfig.model_fields["head"].default,
-        description=FinetuneConfig.model_fields["head"].description,
-    )
+    # the same fields as the finetune flow's (defaults, limits, descriptions): defined once there
+    base_model: str = _finetune_field("base_model")
+    epochs: float = _finetune_field("epochs")
+    batch_size: int = _finetune_field("batch_size")
+    learning_rate: float = _finetune_field("learning_rate")
+    head: Literal["finetune", "logistic"] = _finetune_field("head")
     hub_model: str | None = Field(
         None,
         description="Push the model here (user/name) unless its verdict is `overfit`; token from HF_TOKEN.",

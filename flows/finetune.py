@@ -132,6 +132,12 @@ def finetune(config: FinetuneConfig) -> dict[str, Any]:
 
 def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
     """The finetune flow's steps."""
+    from training.multilabel import is_multilabel_dataset
+
+    if is_multilabel_dataset(config.dataset):  # label sets: BCE, thresholds, set metrics
+        from flows.finetune_ml import finetune_multilabel
+
+        return finetune_multilabel(config, workdir)
     log = run_logger()
     data = load_data_task(config)
     log.info(
@@ -160,7 +166,24 @@ def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
     verdict = report["overfitting"]
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))
     # every result is on disk before the push: a failed push must not lose them
-    full = merge_report(workdir, report)
+    full = push_unless_overfit(config, workdir, merge_report(workdir, report))
+    name = task_of(workdir)
+    publish_report(
+        task_key(name, "training-report"),
+        render_report_md(full),
+        "Training and real-data report",
+        images_from=workdir,
+    )
+    publish_tables(name, full, ("per-label",))
+    return full
+
+
+def push_unless_overfit(
+    config: FinetuneConfig, workdir: Path, full: dict[str, Any]
+) -> dict[str, Any]:
+    """Push the model (when asked) unless the verdict is overfit; the outcome goes in report.json."""
+    log = run_logger()
+    verdict = full["overfitting"]
     if config.hub_model:
         revision = config.hub_revision or "main"
         if verdict["verdict"] == "overfit":
@@ -177,12 +200,4 @@ def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
             full = merge_report(
                 workdir, {"hub": {"pushed": True, "url": url, "revision": revision}}
             )
-    name = task_of(workdir)
-    publish_report(
-        task_key(name, "training-report"),
-        render_report_md(full),
-        "Training and real-data report",
-        images_from=workdir,
-    )
-    publish_tables(name, full, ("per-label",))
     return full

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,8 +19,10 @@ from flows.plain import flow, run_logger, task
 from flows.realdata import load_real_titles
 from flows.report import merge_report, render_report_md
 from flows.rounds import begin_round, round_tags
+from flows.scale import cluster_for, cluster_summary
 from generator import audit as audit_mod
 from generator import split as split_mod
+from generator.calls import Caller
 from generator.card import CardInfo, render_card
 from generator.curate import Curator
 from generator.dataset import build_dataset_dict, content_hash, parquet_files, save_dataset
@@ -27,6 +30,7 @@ from generator.fingerprint import read_fingerprint
 from generator.generate import GenerationResult, dataset_summary, generate_titles
 from generator.hub import push_dataset, tag_revision
 from generator.items import Title, TitleforgeError
+from generator.multilabel import iterative_split, label_counts
 from generator.neardup import neighbourhoods
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import prompt_id
@@ -43,7 +47,7 @@ def load_spec_task(task_name: str) -> TaskSpec:
 def load_real_task(config: GenerateConfig, spec: TaskSpec) -> list[Title]:
     """Read the real evaluation data, aligned to the task's labels."""
     assert config.real_data is not None
-    return load_real_titles(config.real_data, [label.name for label in spec.labels])
+    return load_real_titles(config.real_data, spec.label_names, multi_label=spec.multi_label)
 
 
 @task(
@@ -67,7 +71,11 @@ def check_ollama_task(backend: OllamaBackend) -> None:
     cache_policy=NO_CACHE,
 )
 def generate_titles_task(
-    config: GenerateConfig, spec: TaskSpec, backend: OllamaBackend, curator: Curator
+    config: GenerateConfig,
+    spec: TaskSpec,
+    backend: OllamaBackend,
+    curator: Curator,
+    caller: Caller | None = None,
 ) -> GenerationResult:
     """Call the LLM until every label has its quota; resumable from raw.jsonl, so retries are cheap."""
     concurrency = config.concurrency or backend.default_concurrency()
@@ -93,6 +101,7 @@ def generate_titles_task(
             on_progress=on_progress if bar.active else None,
             show_progress=True,  # a bar only on a terminal: never in a worker or the UI
             options=data_options(config),
+            caller=caller,
         )
     bar.update(1.0, force=True)
     return result
@@ -113,10 +122,16 @@ def neutralise_task(
 
 
 @task(name="balance-and-split", cache_policy=NO_CACHE)
-def split_task(items: list[Title], config: GenerateConfig) -> dict[str, list[Title]]:
+def split_task(
+    items: list[Title], config: GenerateConfig, spec: TaskSpec
+) -> dict[str, list[Title]]:
     """Balance labels, then a stratified, seeded split that keeps neighbourhoods together."""
     balanced = split_mod.balance(items, strategy=config.balance, seed=config.seed)
     groups = neighbourhoods(balanced, seed=config.seed)
+    if spec.multi_label:  # label sets: iterative stratification
+        return iterative_split(
+            balanced, groups, spec.label_names, ratios=config.split_ratios, seed=config.seed
+        )
     return split_mod.split(balanced, groups, ratios=config.split_ratios, seed=config.seed)
 
 
@@ -145,11 +160,15 @@ def push_dataset_task(out_dir: Path, repo: str, private: bool) -> str:
 def generate_dataset(config: GenerateConfig) -> dict[str, Any]:
     """Generate, clean, dedupe, audit and split a labelled title dataset; save it (and push it)."""
     config = begin_round(config)
-    with round_tags(Path(config.task).stem, Path(config.workdir).name):
-        return _generate(config)
+    # the stack holds a Dask cluster (with --dask-address) until the flow ends
+    with (
+        round_tags(Path(config.task).stem, Path(config.workdir).name),
+        contextlib.ExitStack() as hold,
+    ):
+        return _generate(config, hold)
 
 
-def _generate(config: GenerateConfig) -> dict[str, Any]:
+def _generate(config: GenerateConfig, hold: contextlib.ExitStack) -> dict[str, Any]:
     """The generate flow's steps, for a round already begun."""
     log = run_logger()
     workdir = Path(config.workdir)
@@ -174,9 +193,10 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
 
     backend = backend_from_config(config, spec)
     check_ollama_task(backend)
+    caller = hold.enter_context(cluster_for(config, backend))
     curator = Curator(spec, near_threshold=config.near_dup_threshold, real_titles=real)
     started = time.perf_counter()
-    result = generate_titles_task(config, spec, backend, curator)
+    result = generate_titles_task(config, spec, backend, curator, caller)
     generation_s = time.perf_counter() - started
     log.info(
         "Generated %d calls (%d resumed, %d failed): %d raw titles, kept %s",
@@ -203,6 +223,10 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
         )
 
     carried = 0
+    if spec.multi_label and (config.carry_from or config.label_noise != "off"):
+        # both steps read one label per title; a multi-label round skips them (said in the log)
+        log.info("Multi-label task: no carry-forward and no label-noise check in this round.")
+        config = config.model_copy(update={"carry_from": None, "label_noise": "off"})
     if config.carry_from:
         items, carried = carry_forward_task(items, config.carry_from, spec.label_names)
         log.info("Carried %d titles from %s (deduplicated union)", carried, config.carry_from)
@@ -212,9 +236,11 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
         items, noise = label_noise_task(items, spec.label_names, config)
         log.info("Label noise: %s flagged (%s)", noise.get("flagged", 0), config.label_noise)
         dropped_noise = before - len(items)
-    splits = split_task(items, config)
+    splits = split_task(items, config, spec)
     summary = dataset_summary(result)
     summary["generator"] = {"llm": config.llm, "model": backend.model}
+    if caller is not None:
+        summary["generator"]["dask"] = cluster_summary(caller)
     if config.llm == "embedded":
         from generator.embedded import TRY_OUT_NOTE
 
@@ -228,7 +254,11 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
             summary["dropped"]["label_noise"] = dropped_noise
     summary["splits"] = {name: len(part) for name, part in splits.items()}
     summary["kept"] = sum(summary["splits"].values())
-    summary["per_label"] = dict(Counter(t.label for part in splits.values() for t in part))
+    summary["per_label"] = label_counts([t for part in splits.values() for t in part])
+    if spec.multi_label:
+        summary["label_sets"] = dict(
+            Counter("|".join(t.labels) for part in splits.values() for t in part).most_common()
+        )
     if len(items) > summary["kept"]:
         summary["dropped"]["balance_downsample"] = len(items) - summary["kept"]
     summary["examples"] = curator.last.examples if curator.last else []

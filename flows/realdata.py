@@ -11,8 +11,22 @@ from generator.rawlog import read_rows
 from training.data import load_labelled
 
 
-def load_real_titles(opts: RealDataOptions, label_names: Sequence[str] | None) -> list[Title]:
-    """Load a labelled file/dir/Hub id and return its rows as Titles with label names."""
+def load_real_titles(
+    opts: RealDataOptions, label_names: Sequence[str] | None, *, multi_label: bool = False
+) -> list[Title]:
+    """Load a labelled file/dir/Hub id and return its rows as Titles with label names.
+
+    `multi_label`: the label column holds sets ('Politics|Economy'); each Title gets its set.
+    """
+    if multi_label and label_names:
+        from training.multilabel import load_real_sets
+
+        sets = load_real_sets(opts.source, label_names, opts.text_column, opts.label_column)
+        out = []
+        for text, row in zip(sets["text"], sets["labels"], strict=True):
+            names = tuple(n for n, v in zip(label_names, row, strict=True) if v >= 0.5)
+            out.append(Title(text=text, label=names[0], labels=names))
+        return out
     ds = load_labelled(
         opts.source,
         text_column=opts.text_column,

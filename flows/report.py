@@ -11,6 +11,7 @@ from generator.atomic import write_atomic
 from training.cost import render_cost_md
 from training.multihead_report import render_heads_md
 from training.report import md_escape, render_training_md
+from training.report_multilabel import render_multilabel_md
 
 
 def load_report(workdir: Path) -> dict[str, Any]:
@@ -42,6 +43,10 @@ def render_dataset_md(report: Mapping[str, Any]) -> str:
         f"- splits: {', '.join(f'{k} {v}' for k, v in (ds.get('splits') or {}).items())}",
         f"- per label: {', '.join(f'{md_escape(k)} {v}' for k, v in (ds.get('per_label') or {}).items())}",
     ]
+    rates = ds.get("kept_rate") or {}
+    if rates:  # a label far below the others points at a filter that is unfair to it
+        shown = (f"{md_escape(k)} {v['kept']}/{v['raw']}" for k, v in rates.items() if v.get("raw"))
+        lines.append(f"- kept rate per label (survived cleaning and dedupe): {', '.join(shown)}")
     gen = ds.get("generator") or {}
     if gen:
         note = f" (**{md_escape(gen['note'])}**)" if gen.get("note") else ""
@@ -83,6 +88,7 @@ def render_report_md(report: Mapping[str, Any]) -> str:
         render_dataset_md(report),
         render_training_md(report),
         render_heads_md(report),
+        render_multilabel_md(report),
         render_cost_md(report.get("cost")),
     ]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"

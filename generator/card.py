@@ -43,6 +43,7 @@ class CardInfo:
     # sizes the Hub shows: arrow bytes per split and the parquet files' total (see with_sizes)
     split_bytes: dict[str, int] = field(default_factory=dict)
     download_size: int = 0
+    multi_label: bool = False  # a `labels` list per title instead of one `label`
 
     def with_sizes(self, dd: Any, files: dict[str, bytes]) -> CardInfo:
         """This card with the splits' byte sizes and the data files' total, as pushed."""
@@ -82,6 +83,7 @@ class CardInfo:
             fingerprint=(round_info or {}).get("fingerprint"),
             dataset_hash=(round_info or {}).get("dataset_hash"),
             model_note=(summary.get("generator") or {}).get("note"),
+            multi_label=spec.multi_label,
         )
 
 
@@ -109,11 +111,13 @@ def _env() -> SandboxedEnvironment:
 def card_data(info: CardInfo) -> DatasetCardData:
     """The card's metadata through huggingface_hub's own class: what the Hub reads and shows."""
     names = [lb["name"] for lb in info.labels]
+    label_feature = {"class_label": {"names": {str(i): n for i, n in enumerate(names)}}}
     return DatasetCardData(
         language=["en"],
         license=info.license,
         pretty_name=info.pretty_name,
         task_categories=["text-classification"],
+        task_ids=["multi-label-classification"] if info.multi_label else None,
         size_categories=[_size_category(sum(info.splits.values()))],
         tags=["synthetic", "titleforge", "llm-generated"],
         # the data files push_dataset uploads (generator.dataset.parquet_files names them)
@@ -126,10 +130,9 @@ def card_data(info: CardInfo) -> DatasetCardData:
         dataset_info={
             "features": [
                 {"name": "text", "dtype": "string"},
-                {
-                    "name": "label",
-                    "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(names)}}},
-                },
+                {"name": "labels", "sequence": label_feature}
+                if info.multi_label
+                else {"name": "label", "dtype": label_feature},
             ],
             "splits": [
                 {"name": k, "num_bytes": info.split_bytes.get(k, 0), "num_examples": v}

@@ -25,8 +25,10 @@ _MD = re.compile(r"(\*\*|__|`+|^#+\s*|~~)")
 _HASHTAG = re.compile(r"(?:^|\s)#\w+")
 _QUOTES = "\"'“”‘’«»„`"
 _TRAILING = re.compile(r"[\s.!?…]+$")
+# "language model" alone is a Sci/Tech subject, not a refusal: only the self-description counts
 _REFUSAL = re.compile(
-    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable|language model)\b",
+    r"\b(i'?m sorry|i am sorry|i cannot|i can'?t|i apologi[sz]e|as an ai|i'm unable|i am unable"
+    r"|(?:as|i'?m|i am) an? (?:ai )?language model)\b",
     re.I,
 )
 _META = re.compile(
@@ -164,15 +166,15 @@ def normalise_key(text: str) -> str:
 
 
 def exact_dedupe(items: Iterable[Title]) -> tuple[list[Title], Counter[str]]:
-    """Keep the first title per key; a key seen under two labels is dropped from both."""
+    """Keep the first title per key; a key seen under two labels (label sets) is dropped from all."""
     first: dict[str, Title] = {}
-    labels: dict[str, set[str]] = {}
+    labels: dict[str, set[Any]] = {}
     dropped: Counter[str] = Counter()
     count: Counter[str] = Counter()
     for item in items:
         key = normalise_key(item.text)
         count[key] += 1
-        labels.setdefault(key, set()).add(item.label)
+        labels.setdefault(key, set()).add(item.label_key)
         if key in first:
             dropped["exact_duplicate"] += 1
         else:
@@ -205,13 +207,16 @@ def clean_items(rows: Iterable[Mapping[str, Any]], spec: TaskSpec) -> CleanResul
     names = spec.label_names
     for row in rows:
         dropped.update(row.get("parse_dropped") or {})
-        for text in row.get("titles") or ():
+        # multi-label rows carry one label set per title (aligned with `titles`)
+        sets = row.get("label_sets") or ()
+        for k, text in enumerate(row.get("titles") or ()):
             raw += 1
             title, reason = clean_title(text, spec.cleaning, names)
             if title is None:
                 dropped[reason or "rejected"] += 1
             else:
-                cleaned.append(Title(title, row["label"], row["call_id"]))
+                labels = tuple(sets[k]) if k < len(sets) else ()
+                cleaned.append(Title(title, row["label"], row["call_id"], labels))
     kept, dup = exact_dedupe(cleaned)
     dropped.update(dup)
     return CleanResult(kept, dropped, raw)

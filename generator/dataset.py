@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import Sequence as Sequence_
 
 from generator.items import Title
 
@@ -17,12 +18,35 @@ def build_dataset_dict(
     splits: Mapping[str, Sequence[Title]], label_names: Sequence[str]
 ) -> DatasetDict:
     """Pure: splits of Titles → DatasetDict with a ClassLabel over the task's label names."""
+    if any(t.labels for items in splits.values() for t in items):
+        return _multi_label_dict(splits, label_names)
     features = Features({"text": Value("string"), "label": ClassLabel(names=list(label_names))})
     index = {name: i for i, name in enumerate(label_names)}
     return DatasetDict(
         {
             name: Dataset.from_dict(
                 {"text": [t.text for t in items], "label": [index[t.label] for t in items]},
+                features=features,
+            )
+            for name, items in splits.items()
+        }
+    )
+
+
+def _multi_label_dict(
+    splits: Mapping[str, Sequence[Title]], label_names: Sequence[str]
+) -> DatasetDict:
+    """Multi-label tasks: `labels` is a list of ClassLabel ids per title (no `label` column)."""
+    classes = ClassLabel(names=list(label_names))
+    features = Features({"text": Value("string"), "labels": Sequence_(classes)})
+    index = {name: i for i, name in enumerate(label_names)}
+    return DatasetDict(
+        {
+            name: Dataset.from_dict(
+                {
+                    "text": [t.text for t in items],
+                    "labels": [[index[n] for n in t.labels] for t in items],
+                },
                 features=features,
             )
             for name, items in splits.items()
@@ -59,5 +83,6 @@ def content_hash(splits: Mapping[str, Sequence[Title]]) -> str:
     for name in sorted(splits):
         h.update(f"\x1e{name}\x1e".encode())
         for t in splits[name]:
-            h.update(f"{t.label}\x1f{t.text}\x1d".encode())
+            label = "|".join(t.labels) if t.labels else t.label
+            h.update(f"{label}\x1f{t.text}\x1d".encode())
     return h.hexdigest()[:16]

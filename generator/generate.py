@@ -6,23 +6,21 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from generator.atomic import write_atomic
-from generator.backend import BackendError, BackendUnavailable, LLMBackend
+from generator.backend import BackendError, LLMBackend
+from generator.calls import Caller, CallOutcome, ThreadCaller
 from generator.clean import clean_items
-from generator.fingerprint import FingerprintMismatch, call_components, claim_workdir
 from generator.items import Title, TitleforgeError
-from generator.parse import parse_titles
-from generator.prompting import TITLES_SCHEMA, PlannedCall, plan_call, prompt_id
-from generator.rawlog import RawLog, read_rows
+from generator.rawlog import RawLog
+from generator.runstate import Curate, RunState
 from generator.spec import TaskSpec
 
 
@@ -30,17 +28,6 @@ class GenerationBudgetExceeded(TitleforgeError):
     """The call budget ran out before every label reached its quota."""
 
     exit_code = 1  # the LLM's yield, not the user's input
-
-
-class Curated(Protocol):
-    """What a curate step returns: survivors in call order, drops by reason, raw title count."""
-
-    items: list[Title]
-    dropped: Counter[str]
-    raw_titles: int
-
-
-Curate = Callable[[Sequence[Mapping[str, Any]]], Curated]
 
 
 @dataclass
@@ -58,18 +45,13 @@ class GenerationResult:
     eval_tokens: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     torn_lines: int = 0  # a kill mid-write: set aside to raw.torn.jsonl and the call redone
+    kept_rate: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_max_calls(spec: TaskSpec, per_label: int) -> int:
     """A budget that survives a 6x worse yield than asked for, but stops a broken prompt."""
     per_call = max(1, spec.titles_per_call)
     return -(-per_label * len(spec.labels) // per_call) * 6 + 20
-
-
-def _sort_key(spec: TaskSpec) -> Callable[[Mapping[str, Any]], tuple[int, int]]:
-    """Rows in (label order, call index) order: the same order whatever the timing was."""
-    order = {name: i for i, name in enumerate(spec.label_names)}
-    return lambda row: (order.get(row["label"], len(order)), int(row.get("index", 0)))
 
 
 def select_quota(items: Sequence[Title], labels: Sequence[str], per_label: int) -> list[Title]:
@@ -86,152 +68,6 @@ def select_quota(items: Sequence[Title], labels: Sequence[str], per_label: int) 
 def _atomic_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Write a derived JSONL file via a temp file and rename (never half-written)."""
     write_atomic(path, "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records))
-
-
-class _Runner:
-    """One generation run: plan, schedule, record, recount."""
-
-    def __init__(
-        self,
-        spec: TaskSpec,
-        backend: LLMBackend,
-        workdir: Path,
-        per_label: int,
-        seed: int,
-        curate: Curate,
-        options: Mapping[str, Any] | None = None,
-    ):
-        self.spec, self.backend, self.per_label, self.seed, self.curate = (
-            spec,
-            backend,
-            per_label,
-            seed,
-            curate,
-        )
-        self.pid = prompt_id(spec)
-        self.options = dict(options or {})
-        self.raw_path = workdir / "raw.jsonl"
-        self.rows = read_rows(self.raw_path)
-        self._check_same_run()
-        # a failed call is not done: the next run asks again (its error row stays, append-only)
-        self.done = {row["call_id"] for row in self.rows if not row.get("error")}
-        self.resumed = len(self.rows)
-        self.calls_by_label: Counter[str] = Counter(row["label"] for row in self.rows)
-        self._next = {label: self._pending(label) for label in spec.label_names}
-        self.counted = 0  # rows covered by the last recount
-        self.curated = self._recount()
-
-    def _check_same_run(self) -> None:
-        """A workdir belongs to one call fingerprint: mixing runs would corrupt the resume log."""
-        model = getattr(self.backend, "model", None) or None
-        components = call_components(self.spec, self.seed, model) | self.options
-        self.fingerprint = claim_workdir(self.raw_path.parent, components, self.rows)
-        # Rows logged before fingerprints existed: the old prompt/seed identity still applies.
-        other = next(
-            (
-                r
-                for r in self.rows
-                if "fingerprint" not in r
-                and (r.get("prompt_id") != self.pid or r.get("seed") != self.seed)
-            ),
-            None,
-        )
-        if other is not None:
-            raise FingerprintMismatch(
-                f"{self.raw_path} holds calls of another run (prompt {other.get('prompt_id')!r}, "
-                f"seed {other.get('seed')!r}; this run is prompt {self.pid!r}, seed {self.seed}): "
-                "use a new --workdir, or the same task spec and seed to resume."
-            )
-
-    def _pending(self, label: str) -> Iterator[PlannedCall]:
-        """This label's calls in index order, skipping those already logged (gaps from a kill first)."""
-        index = 0
-        while True:
-            call = plan_call(self.spec, label, index, self.seed)
-            if call.call_id not in self.done:
-                yield call
-            index += 1
-
-    def _recount(self) -> Curated:
-        """Curate every row so far in deterministic order."""
-        ok_rows = sorted((r for r in self.rows if not r.get("error")), key=_sort_key(self.spec))
-        self.counted = len(self.rows)
-        return self.curate(ok_rows)
-
-    def kept(self) -> Counter[str]:
-        """Survivors per label at the last recount."""
-        return Counter(t.label for t in self.curated.items)
-
-    def estimated_kept(self) -> dict[str, float]:
-        """Survivors per label now: the last recount plus rows landed since, at the survival rate so far."""
-        kept = self.kept()
-        raw = self.curated.raw_titles
-        # before any recount assume most titles survive; afterwards use what actually survived
-        survival = sum(kept.values()) / raw if raw else 0.8
-        fresh: Counter[str] = Counter()
-        for row in self.rows[self.counted :]:
-            fresh[row["label"]] += len(row.get("titles") or [])
-        return {lb: kept[lb] + fresh[lb] * survival for lb in self.spec.label_names}
-
-    def deficits(self, in_flight: Counter[str]) -> dict[str, float]:
-        """Titles still missing per label, counting the expected yield of calls in flight."""
-        est = self.estimated_kept()
-        out = {}
-        for label in self.spec.label_names:
-            calls = self.calls_by_label[label]
-            # expected survivors per call, from what this label has yielded so far
-            expect = est[label] / calls if calls else self.spec.titles_per_call / 2
-            out[label] = self.per_label - est[label] - in_flight[label] * max(expect, 0.5)
-        return out
-
-    def call(self, planned: PlannedCall) -> tuple[dict[str, Any], BackendError | None]:
-        """Run one call (in a worker thread) and build its raw row; errors become rows too."""
-        started = datetime.now(UTC).isoformat()
-        t0 = time.perf_counter()
-        row: dict[str, Any] = {
-            "call_id": planned.call_id,
-            "label": planned.label,
-            "index": planned.index,
-            "prompt_id": self.pid,
-            "seed": self.seed,
-            "fingerprint": self.fingerprint,
-            "prompt": planned.prompt,
-            "system": planned.system,
-            "attributes": planned.attributes,
-            "options": planned.options,
-            "model": getattr(self.backend, "model", ""),
-            "started_at": started,
-        }
-        fatal = None
-        try:
-            done = self.backend.generate(
-                planned.prompt, system=planned.system, schema=TITLES_SCHEMA, options=planned.options
-            )
-            parsed = parse_titles(done.text)
-            row |= {
-                "response": done.text,
-                "titles": parsed.titles,
-                "parse_dropped": dict(parsed.dropped),
-                "model": done.model,
-                "host": done.host,
-                "error": None,
-                "eval_count": done.eval_count,
-                "prompt_eval_count": done.prompt_eval_count,
-            }
-        except BackendUnavailable as exc:
-            fatal = exc
-            row |= {
-                "response": None,
-                "titles": [],
-                "error": f"unavailable: {exc}",
-                "eval_count": None,
-            }
-        except BackendError as exc:
-            # 4xx and a missing model do not get better by asking again: stop the run now
-            fatal = exc
-            row |= {"response": None, "titles": [], "error": str(exc), "eval_count": None}
-        row["duration_s"] = round(time.perf_counter() - t0, 4)
-        return row, fatal
 
 
 def _default_curate(spec: TaskSpec) -> Curate:
@@ -252,19 +88,23 @@ def generate_titles(
     on_progress: Callable[[dict[str, int], int], None] | None = None,
     show_progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    caller: Caller | None = None,
 ) -> GenerationResult:
     """Call the LLM until every label has `per_label` survivors; resumable from DIR/raw.jsonl.
 
     `options`: the caller's data-shaping options (dedupe, balance, split…), added to the run's
     fingerprint so a re-run with other values is refused rather than mixed.
+    `caller`: where the calls run (default: `concurrency` threads here; generator.cluster runs
+    them on Dask workers). Rows come back here and this process alone writes raw.jsonl.
     """
     if per_label < 1:
         raise TitleforgeError(f"per_label must be at least 1, got {per_label}.")
     workdir.mkdir(parents=True, exist_ok=True)
-    run = _Runner(spec, backend, workdir, per_label, seed, curate or _default_curate(spec), options)
+    model = getattr(backend, "model", None)
+    run = RunState(spec, model, workdir, per_label, seed, curate or _default_curate(spec), options)
     budget = max_calls if max_calls is not None else default_max_calls(spec, per_label)
     in_flight: Counter[str] = Counter()
-    futures: dict[Future[tuple[dict[str, Any], BackendError | None]], str] = {}
+    futures: dict[Future[CallOutcome], str] = {}
     fatal: BackendError | None = None
     # the budget counts answered calls and this run's failures; old failures are retried, not billed
     spent = len(run.done)
@@ -282,7 +122,9 @@ def generate_titles(
         if on_progress:
             on_progress({lb: kept[lb] for lb in spec.label_names}, len(run.rows))
 
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
+    own_caller = caller is None
+    calls = caller or ThreadCaller(backend, concurrency)
+    meta = run.meta
     last_count, count_cost = time.monotonic(), 0.0
     torn = 0
     if progress:
@@ -300,8 +142,8 @@ def generate_titles(
                     if not need:
                         break
                     label = max(need, key=lambda lb: (need[lb], -spec.label_names.index(lb)))
-                    planned = next(run._next[label])
-                    futures[pool.submit(run.call, planned)] = label
+                    planned = next(run.next_call[label])
+                    futures[calls.submit(planned, meta)] = label
                     in_flight[label] += 1
                 if not futures:
                     break
@@ -319,11 +161,15 @@ def generate_titles(
                 # recounting is the loop's CPU cost: skip it while calls are still landing fast
                 if not futures or time.monotonic() - last_count >= max(0.5, 2 * count_cost):
                     t_count = time.monotonic()
-                    run.curated = run._recount()
+                    run.curated = run.recount()
                     last_count, count_cost = time.monotonic(), time.monotonic() - t_count
                     report()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        # an outside caller (a cluster) outlives this run: only drop this run's calls
+        if own_caller:
+            calls.close()
+        for fut in futures:
+            fut.cancel()
         if progress:
             progress.stop()
     if fatal is not None:
@@ -341,7 +187,11 @@ def generate_titles(
     items = select_quota(run.curated.items, spec.label_names, per_label)
     _atomic_jsonl(
         workdir / "clean.jsonl",
-        [{"text": t.text, "label": t.label, "call_id": t.call_id} for t in items],
+        [
+            {"text": t.text, "label": t.label, "call_id": t.call_id}
+            | ({"labels": list(t.labels)} if t.labels else {})
+            for t in items
+        ],
     )
     dropped = Counter(run.curated.dropped)
     surplus = len(run.curated.items) - len(items)
@@ -359,7 +209,27 @@ def generate_titles(
         eval_tokens=sum(int(r.get("eval_count") or 0) for r in run.rows),
         errors=errors,
         torn_lines=torn,
+        kept_rate=kept_rates(run.rows, run.kept(), spec.label_names),
     )
+
+
+def kept_rates(
+    rows: Sequence[Mapping[str, Any]], kept: Counter[str], labels: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Per label: titles the LLM wrote, titles that survived curation (before the quota), rate."""
+    raw: Counter[str] = Counter()
+    for row in rows:
+        if not row.get("error"):
+            raw[row["label"]] += len(row.get("titles") or [])
+    # the rate shows whether a filter is unfair to one label (e.g. a leak rule hitting its name)
+    return {
+        lb: {
+            "raw": raw[lb],
+            "kept": kept[lb],
+            "rate": round(kept[lb] / raw[lb], 3) if raw[lb] else None,
+        }
+        for lb in labels
+    }
 
 
 def _progress_bar(spec: TaskSpec, per_label: int) -> Progress:
@@ -388,4 +258,5 @@ def dataset_summary(result: GenerationResult) -> dict[str, Any]:
         },
         "eval_tokens": result.eval_tokens,
         "torn_lines": result.torn_lines,
+        "kept_rate": result.kept_rate,
     }

@@ -7,11 +7,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Title:
-    """One labelled title and the LLM call that produced it ("" for non-generated data)."""
+    """One labelled title and the LLM call that produced it ("" for non-generated data).
+
+    Multi-label tasks: `labels` is the title's label set (as the LLM gave it) and `label` the
+    label its call was made for (the quota counts it).
+    """
 
     text: str
     label: str
     call_id: str = ""
+    labels: tuple[str, ...] = ()
+
+    @property
+    def label_key(self) -> str | tuple[str, ...]:
+        """What two copies of a title must agree on: the label, or the label set."""
+        return tuple(sorted(self.labels)) if self.labels else self.label
 
 
 class TitleforgeError(Exception):

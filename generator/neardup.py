@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,13 @@ def minhash_signatures(
     return sig
 
 
+# Who computes signatures while a flow holds a Dask cluster (generator.cluster maps the pure
+# function above over partitions there); unset, this process does. Same rows, same array.
+SIGNATURES: ContextVar[Callable[..., np.ndarray] | None] = ContextVar(
+    "titleforge_signatures", default=None
+)
+
+
 def band_keys(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
     """(n, bands) uint64 bucket keys: one hash of each band's rows of the signature."""
     n, num_perm = sig.shape
@@ -129,7 +137,8 @@ def similar_pairs(
     if len(texts) < 2:
         return []
     sets = [token_set(t) for t in texts]
-    pairs = candidate_pairs(minhash_signatures(sets, seed=seed))
+    sign = SIGNATURES.get() or minhash_signatures
+    pairs = candidate_pairs(sign(sets, seed=seed))
     spaced: dict[int, frozenset[str]] = {}  # only candidates need the second reading
 
     def sp(i: int) -> frozenset[str]:
@@ -182,9 +191,9 @@ def near_dedupe(
     for i, j, _ in edges:
         uf.union(i, j)
         earlier[j].append(i)
-    labels_of: dict[int, set[str]] = defaultdict(set)
+    labels_of: dict[int, set[Any]] = defaultdict(set)
     for idx in {i for e in edges for i in e[:2]}:
-        labels_of[uf.find(idx)].add(items[idx].label)
+        labels_of[uf.find(idx)].add(items[idx].label_key)
     kept_flags = [True] * len(items)
     first_of: dict[int, int] = {}
     dropped = {"near_duplicate": 0, "near_conflict": 0}

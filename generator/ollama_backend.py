@@ -71,14 +71,20 @@ class OllamaBackend:
         backoff_s: float = 1.0,
         keep_alive: str | float | None = None,
         seed: int = 0,
+        sticky: bool = False,
     ) -> None:
-        """Create one client per host; nothing is contacted until `check` or `generate`."""
+        """Create one client per host; nothing is contacted until `check` or `generate`.
+
+        `sticky`: always call the first host, the others only when it fails (a cluster assigns
+        each call its host); otherwise the least busy host takes the call.
+        """
         self.model = model
         self.hosts = hosts_from(hosts)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.keep_alive = keep_alive
+        self.sticky = sticky
         self._clients = {h: ollama.Client(host=h, timeout=timeout_s) for h in self.hosts}
         self._in_flight = dict.fromkeys(self.hosts, 0)
         self._lock = threading.Lock()
@@ -140,10 +146,10 @@ class OllamaBackend:
                 raise BackendUnavailable(_unreachable([host], type(exc).__name__)) from None
 
     def _pick(self, avoid: str | None) -> str:
-        """The least busy host, avoiding the one that just failed when there is a choice."""
+        """The least busy (or, sticky, the first) host, avoiding the one that just failed."""
         with self._lock:
             choices = [h for h in self.hosts if h != avoid] or self.hosts
-            host = min(choices, key=lambda h: self._in_flight[h])
+            host = choices[0] if self.sticky else min(choices, key=lambda h: self._in_flight[h])
             self._in_flight[host] += 1
             return host
 

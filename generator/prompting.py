@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from generator.multilabel import label_set
 from generator.spec import SpecError, TaskSpec
 
 TITLES_SCHEMA: dict[str, Any] = {
@@ -34,6 +35,7 @@ class PlannedCall:
     system: str
     attributes: dict[str, str]
     options: dict[str, Any]
+    labels: tuple[str, ...] = ()  # multi-label tasks: the label set this call asks for
 
 
 @lru_cache(maxsize=1)
@@ -64,6 +66,8 @@ def prompt_id(spec: TaskSpec) -> str:
     shape = spec.model_dump(
         include={"labels", "attributes", "titles_per_call", "generation", "version", "guidance"}
     )
+    if spec.multi_label:  # only then: single-label tasks keep the ids of their published data
+        shape |= spec.model_dump(include={"multi_label", "max_labels"})
     h.update(json.dumps(shape, sort_keys=True).encode())
     return f"{spec.name}/{Path(spec.templates.user).name.split('.')[0]}@{h.hexdigest()[:12]}"
 
@@ -94,6 +98,7 @@ def plan_call(spec: TaskSpec, label: str, index: int, seed: int) -> PlannedCall:
     call_seed = _derived_seed(seed, label, index)
     rng = random.Random(call_seed)
     attributes = {k: rng.choice(v) for k, v in sorted(spec.attributes.items())}
+    wanted = label_set(spec, label, rng) if spec.multi_label else ()
     context = {
         "task": spec,
         "label": lab,
@@ -101,6 +106,7 @@ def plan_call(spec: TaskSpec, label: str, index: int, seed: int) -> PlannedCall:
         "n": spec.titles_per_call,
         "attributes": attributes,
         "guidance": spec.guidance.get(label, []),
+        "label_set": [lb for lb in spec.labels if lb.name in wanted],
     }
     gen = spec.generation
     return PlannedCall(
@@ -111,4 +117,5 @@ def plan_call(spec: TaskSpec, label: str, index: int, seed: int) -> PlannedCall:
         system=_render(spec.template_path("system"), context),
         attributes=attributes,
         options={"temperature": gen.temperature, "seed": call_seed, "num_predict": gen.num_predict},
+        labels=wanted,
     )

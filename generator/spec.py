@@ -98,6 +98,16 @@ class TaskSpec(BaseModel):
         default_factory=dict, description="Diversity attributes sampled into each prompt."
     )
     titles_per_call: int = Field(10, ge=1, le=100, description="Titles asked for per call.")
+    multi_label: bool = Field(
+        False,
+        description="Each title carries a set of labels (themes that co-occur), not exactly one.",
+    )
+    max_labels: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="multi_label: most labels one call asks its titles to combine.",
+    )
     generation: GenerationOptions = Field(
         default_factory=GenerationOptions, description="LLM options."
     )

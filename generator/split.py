@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from generator.items import Title, TitleforgeError
@@ -28,17 +28,12 @@ def balance(
     return [t for i, t in enumerate(items) if i in keep]
 
 
-def split(
-    items: Sequence[Title],
-    groups: Sequence[int],
-    *,
-    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
-    seed: int = 0,
-) -> dict[str, list[Title]]:
-    """Stratified by label, seeded; every group lands whole in one split."""
+def group_members(
+    items: Sequence[Title], groups: Sequence[int], counts: Mapping[str, int]
+) -> dict[int, list[int]]:
+    """Item indices per group, after checking every label can reach all three splits."""
     if len(groups) != len(items):
         raise ValueError("one group id per item is needed")
-    counts = Counter(t.label for t in items)
     small = {lb: n for lb, n in counts.items() if n < 3}
     if small:
         raise TitleforgeError(
@@ -47,6 +42,19 @@ def split(
     members: dict[int, list[int]] = defaultdict(list)
     for i, g in enumerate(groups):
         members[g].append(i)
+    return members
+
+
+def split(
+    items: Sequence[Title],
+    groups: Sequence[int],
+    *,
+    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+) -> dict[str, list[Title]]:
+    """Stratified by label, seeded; every group lands whole in one split."""
+    counts = Counter(t.label for t in items)
+    members = group_members(items, groups, counts)
     # a group is assigned by its majority label; big groups first so small ones can fill the gaps
     rng = random.Random(seed)
     order = list(members)

@@ -14,6 +14,7 @@ import numpy as np
 
 from training.batching import run_sorted, softmax, to_labels
 from training.errors import TrainingError
+from training.thresholds import is_multi_label, load_thresholds, sigmoid
 
 
 def onnx_file(model_dir: Path, engine: str) -> Path:
@@ -71,11 +72,17 @@ class OnnxLite:
         self.pad_id = (self.tokenizer.token_to_id(pad) if pad else None) or 0
         self.labels: list[str] = json.loads((folder / "onnx_labels.json").read_text())
         self.batch_size, self.max_length = batch_size, max_length
+        # multi-label models: sigmoid scores and the per-label thresholds saved beside the export
+        self.multi_label = is_multi_label(folder)
+        self.thresholds = (
+            load_thresholds(folder, self.labels, default=0.5) if self.multi_label else None
+        )
 
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Class probabilities of one padded batch of token ids."""
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
-        return softmax(self.session.run(None, feeds)[0])
+        logits = self.session.run(None, feeds)[0]
+        return sigmoid(logits) if self.multi_label else softmax(logits)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, labels) class probabilities."""

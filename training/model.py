@@ -24,11 +24,18 @@ def load_tokenizer(base_model: str) -> PreTrainedTokenizerBase:
         ) from None
 
 
-def load_classifier(base_model: str, label_names: Sequence[str]) -> Any:
-    """A sequence classifier with id2label/label2id holding the task's label names."""
+def load_classifier(
+    base_model: str, label_names: Sequence[str], problem_type: str | None = None
+) -> Any:
+    """A sequence classifier with id2label/label2id holding the task's label names.
+
+    `problem_type="multi_label_classification"`: sigmoid outputs and BCE loss (label sets).
+    """
+    extra = {"problem_type": problem_type} if problem_type else {}
     try:
         return AutoModelForSequenceClassification.from_pretrained(
             base_model,
+            **extra,
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={n: i for i, n in enumerate(label_names)},

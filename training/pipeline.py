@@ -35,6 +35,7 @@ class Data:
     splits: DatasetDict
     label_names: list[str]
     real_parts: RealParts | None
+    multi_label: bool = False  # `labels` are float multi-hot rows (training.multilabel)
 
     @property
     def real(self) -> Dataset | None:
@@ -103,7 +104,9 @@ def train_and_save(
         )
         fitted["log_history"] = []
     else:
-        result = train(config, data.splits, data.label_names, on_log=on_log)
+        result = train(
+            config, data.splits, data.label_names, on_log=on_log, multi_label=data.multi_label
+        )
         result.trainer.save_model(str(out))
         result.tokenizer.save_pretrained(str(out))
         # Trainer pickles its arguments; a model folder should hold no pickles (safetensors only)
@@ -211,6 +214,12 @@ def final_evaluation(
     return real
 
 
+def training_summary(info: dict[str, Any]) -> dict[str, Any]:
+    """report.json `training`: how the saved model was trained (from its marker)."""
+    keys = ("base_model", "dataset", "train_runtime_s", "samples_per_second", "best_metric")
+    return {k: info.get(k) for k in (*keys, "epochs_run", "ended", "n_train", "head")}
+
+
 def build_report(
     config: FinetuneConfig,
     data: Data,
@@ -243,20 +252,7 @@ def build_report(
                 else None
             ),
         ),
-        "training": {
-            k: info.get(k)
-            for k in (
-                "base_model",
-                "dataset",
-                "train_runtime_s",
-                "samples_per_second",
-                "best_metric",
-                "epochs_run",
-                "ended",
-                "n_train",
-                "head",
-            )
-        },
+        "training": training_summary(info),
     }
     if selection is not None and data.real is not None:
         # mistakes are shown (and fed back) from the selection part only: the test part stays unseen
@@ -280,15 +276,17 @@ def write_outputs(
 ) -> list[str]:
     """Confusion matrices, loss curves and the model card; returns the plot file names."""
     work = Path(config.workdir)
-    plots = [
-        confusion_png(
-            report["synthetic_test"]["confusion_matrix"],
-            data.label_names,
-            "synthetic test split",
-            work / "confusion_synthetic.png",
-        ).name
-    ]
-    if report.get("real"):
+    plots = []
+    if "confusion_matrix" in report["synthetic_test"]:  # none for multi-label models
+        plots.append(
+            confusion_png(
+                report["synthetic_test"]["confusion_matrix"],
+                data.label_names,
+                "synthetic test split",
+                work / "confusion_synthetic.png",
+            ).name
+        )
+    if "confusion_matrix" in (report.get("real") or {}):
         plots.append(
             confusion_png(
                 report["real"]["confusion_matrix"],

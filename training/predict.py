@@ -16,6 +16,7 @@ from transformers.utils import logging as hf_logging
 
 from training.batching import BatchFn, run_sorted, to_labels
 from training.errors import TrainingError
+from training.thresholds import load_thresholds
 
 __all__ = ["BatchPredictor", "Predictor", "length_sorted_batches", "open_model", "to_labels"]
 
@@ -75,6 +76,11 @@ class Predictor(BatchPredictor):
         self.model.to(self.device).eval()
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         self.batch_size, self.max_length = batch_size, max_length
+        # multi-label (BCE) models: independent sigmoid scores, and thresholds once tuned
+        self.multi_label = self.model.config.problem_type == "multi_label_classification"
+        self.thresholds = (
+            load_thresholds(path, self.labels, default=0.5) if self.multi_label else None
+        )
 
     @torch.inference_mode()
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -83,6 +89,8 @@ class Predictor(BatchPredictor):
             input_ids=torch.from_numpy(input_ids).to(self.device),
             attention_mask=torch.from_numpy(attention_mask).to(self.device),
         ).logits.float()
+        if self.multi_label:
+            return torch.sigmoid(logits).cpu().numpy()
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
 

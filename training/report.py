@@ -81,14 +81,20 @@ def render_training_md(report: Mapping[str, Any]) -> str:
     ci = (report.get("overfitting") or {}).get("real_accuracy_ci95")
     if ci:
         lines.append(f"\nReal test accuracy, 95% Wilson interval: {ci[0]:.3f}-{ci[1]:.3f}.")
-    lines += [
-        "",
-        "### Per label",
-        "",
-        "| label | synthetic accuracy | real test accuracy | real test precision | real test F1 |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for label, acc in synth["per_label_accuracy"].items():
+    # multi-label reports have their own per-label table (training.report_multilabel)
+    per_label = {} if synth.get("multi_label") else synth["per_label_accuracy"]
+    lines += (
+        [
+            "",
+            "### Per label",
+            "",
+            "| label | synthetic accuracy | real test accuracy | real test precision | real test F1 |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        if per_label
+        else []
+    )
+    for label, acc in per_label.items():
         rl = (real.get("per_label") or {}).get(label, {})
         lines.append(
             f"| {label} | {_f(acc)} | {_f(real.get('per_label_accuracy', {}).get(label))} | {_f(rl.get('precision'))} | {_f(rl.get('f1'))} |"

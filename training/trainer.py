@@ -25,6 +25,7 @@ from transformers import (
 )
 
 from training.config import FinetuneConfig
+from training.metrics_multilabel import training_metric_fn
 from training.model import bf16_supported, load_classifier, load_tokenizer, tokenize
 
 LogFn = Callable[[dict[str, float], int, int], None]
@@ -112,13 +113,23 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
 
 
 def train(
-    config: FinetuneConfig, splits: DatasetDict, label_names: list[str], on_log: LogFn | None = None
+    config: FinetuneConfig,
+    splits: DatasetDict,
+    label_names: list[str],
+    on_log: LogFn | None = None,
+    *,
+    multi_label: bool = False,
 ) -> TrainResult:
-    """Finetune `config.base_model` on the train split, evaluating on validation; best model restored."""
+    """Finetune `config.base_model` on the train split, evaluating on validation; best model restored.
+
+    `multi_label`: `labels` holds float multi-hot rows; BCE loss, metrics at threshold 0.5.
+    """
     set_seed(config.seed)
     workdir = Path(config.workdir)
     tokenizer = load_tokenizer(config.base_model)
-    model = load_classifier(config.base_model, label_names)
+    model = load_classifier(
+        config.base_model, label_names, "multi_label_classification" if multi_label else None
+    )
     if config.freeze_embeddings:
         # the word-embedding matrix is the largest tensor in small encoders; its dense gradient
         # and AdamW update cost more than a layer, and titles need no new token meanings
@@ -143,7 +154,7 @@ def train(
         eval_dataset=tokenized["validation"].sort("length"),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=_metric_fn,
+        compute_metrics=training_metric_fn if multi_label else _metric_fn,
         callbacks=callbacks,
     )
     t0 = time.perf_counter()

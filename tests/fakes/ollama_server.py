@@ -20,9 +20,11 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from generator.loopback import LoopbackServer
-from tests.fakes.titles import make_title
+from tests.fakes.titles import make_theme_title, make_title
 
 _CATEGORY = re.compile(r"Category:\s*(.+)")
+# multi-label prompts (prompts/templates/themes_v1.user.j2) name the themes to combine
+_THEMES = re.compile(r"^Themes:\s*(.+)$", re.M)
 # feedback guidance lists subjects to cover; a model that follows it writes about them
 _TOPICS = re.compile(r"Cover subjects such as: ([^\n]+?)\.\s*$", re.M)
 _COUNT = re.compile(r"(\d+)\s+(?:\w+\s+){0,3}?(?:titles|headlines)", re.I)
@@ -143,6 +145,8 @@ class FakeOllama(LoopbackServer):
         n = min(int(n_match.group(1)), 50) if n_match else 5
         if rng.random() < self.config.refusal_rate:
             return rng.choice(REFUSALS)
+        if _wants_label_sets(fmt):
+            return self._labelled_reply(prompt, n, rng)
         topics_match = _TOPICS.search(prompt)
         topics = [w.strip() for w in topics_match.group(1).split(",")] if topics_match else []
         titles = [self._title(label, rng, topics) for _ in range(n)]
@@ -182,6 +186,18 @@ class FakeOllama(LoopbackServer):
         if messy and rng.random() < 0.4:
             lines += ["", rng.choice(NOTES)]
         return "\n".join(lines)
+
+    def _labelled_reply(self, prompt: str, n: int, rng: random.Random) -> str:
+        """A multi-label reply: titles about the themes the prompt asks for, labelled with them."""
+        m = _THEMES.search(prompt)
+        themes = [t.strip() for t in m.group(1).split(",")] if m else []
+        titles = []
+        for _ in range(n):
+            text = make_theme_title(themes, rng)
+            if self.config.profile == "small-model":
+                text = self._mess(text, "news", rng)
+            titles.append({"text": text, "labels": themes})
+        return json.dumps({"titles": titles}, ensure_ascii=False)
 
     def _title(self, label: str, rng: random.Random, topics: Sequence[str] = ()) -> str:
         """A fresh title, or (dup_rate) a repeat / one-word variant of an earlier one."""
@@ -229,6 +245,14 @@ class FakeOllama(LoopbackServer):
         if rng.random() < 0.03:
             title += " Read more to find out."
         return title
+
+
+def _wants_label_sets(fmt: Any) -> bool:
+    """The structured-output schema asks for titles as objects with labels (multi-label tasks)."""
+    if not isinstance(fmt, dict):
+        return False
+    items = ((fmt.get("properties") or {}).get("titles") or {}).get("items") or {}
+    return "labels" in (items.get("properties") or {})
 
 
 def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:

@@ -193,30 +193,39 @@ THINGS2 = [
     "fuel",
 ]
 
+# Each topic gets five templates of comparable variety (every template has three or more free
+# slots), so that no label runs out of distinct titles before the others and the per-label
+# kept rates measure the pipeline's filters, not this vocabulary. Some titles use the label's
+# own word in ordinary prose ("World leaders", "Sports minister", "Business groups", "Tech
+# firms"), as real headlines do: the leak filter must keep those and drop only tags.
 TOPICS = {
     "World": [
-        "Leaders in {place} agree to resume talks on {subject}",
-        "Election in {place} heads to runoff {when}",
-        "Foreign ministers meet in {place} over {subject}",
+        "Leaders in {place} agree to resume talks with {org2} on {subject} {when}",
+        "Election in {place} heads to runoff as {org2} {action} {subject}",
+        "Foreign ministers meet {org2} in {place} over {subject} {when}",
         "{org} in {place} {action} {subject} {when}",
+        "World leaders gather in {place} as {org2} {action} {subject}",
     ],
     "Sports": [
-        "{place} {team} beat rivals {score} in {comp}",
-        "Injury rules star striker of {place} {team} out of {comp}",
-        "{place} {team} sign veteran coach {when}",
-        "Late goal lifts {place} {team} in {comp}",
+        "{place} {team} beat rivals {score} in {comp} {when}",
+        "Injury rules star striker of {place} {team} out of {comp} {when}",
+        "{place} {team} sign veteran coach {when} before {comp}",
+        "Late goal lifts {place} {team} to {score} win in {comp} {when}",
+        "Sports minister in {place} backs {team} bid for {comp} {when}",
     ],
     "Business": [
-        "Shares of {place} {firm} fall {stat} percent after earnings",
+        "Shares of {place} {firm} fall {stat} percent after earnings {when}",
         "{place} {firm} to cut {stat} hundred jobs {when}",
-        "{firm} in {place} reports record quarterly revenue",
+        "{firm} in {place} reports record revenue as {thing2} costs rise {when}",
         "{org} {action} merger of {place} {firm} {when}",
+        "Business groups in {place} warn {org2} of {thing2} costs {when}",
     ],
     "Sci/Tech": [
-        "Researchers in {place} unveil {tech} {when}",
-        "{place} start-up launches {tech} for {thing2}",
-        "New study links {thing2} to {tech} use",
-        "{firm} recalls {tech} over battery fault",
+        "Researchers at {place} {firm} unveil {tech} {when}",
+        "{place} start-up launches {tech} for {thing2} {when}",
+        "{org} study in {place} links {thing2} to {tech} use",
+        "{place} {firm} recalls {tech} over battery fault {when}",
+        "Tech firms in {place} race to build {tech} for {thing2} {when}",
     ],
 }
 TEAMS = [
@@ -304,3 +313,65 @@ def make_title(label: str, rng: random.Random, topics: Sequence[str] = ()) -> st
     return f"{slots['org']} {slots['action']} {slots['subject']} in {slots['place']} ({label})".replace(
         f" ({label})", ""
     )
+
+
+# multi-label themes (prompts/news_themes.yaml): a lead phrase and subjects per theme, so a
+# headline about several themes carries words of each, as a model that follows the prompt would
+THEME_LEADS = {
+    "Politics": [
+        "Parliament in {place} votes on",
+        "Ministers in {place} clash over",
+        "Election candidates in {place} campaign on",
+        "Government of {place} unveils a law on",
+    ],
+    "Economy": [
+        "Prices in {place} climb after",
+        "Markets in {place} slide over",
+        "Employers in {place} cut jobs blaming",
+        "Budget in {place} sets aside millions for",
+    ],
+    "Technology": [
+        "Engineers in {place} build software for",
+        "Start-up in {place} launches an app tracking",
+        "Researchers in {place} train an AI model on",
+        "Telecom firm in {place} rolls out broadband for",
+    ],
+    "Health": [
+        "Hospitals in {place} warn doctors about",
+        "Nurses in {place} report patients hit by",
+        "Doctors in {place} link a disease outbreak to",
+        "Public health officials in {place} study",
+    ],
+    "Environment": [
+        "Climate scientists in {place} measure",
+        "Conservation groups in {place} sue over",
+        "Wildfire crews in {place} battle drought worsened by",
+        "Pollution monitors in {place} track",
+    ],
+}
+THEME_SUBJECTS = {
+    "Politics": [
+        "the new election law",
+        "the coalition deal",
+        "a ministerial vote",
+        "the senate bill",
+    ],
+    "Economy": ["rising food prices", "higher interest rates", "trade tariffs", "the tax budget"],
+    "Technology": ["AI chatbots", "satellite internet", "smartphone apps", "robot software"],
+    "Health": ["hospital waiting lists", "a flu outbreak", "vaccine shortages", "cancer screening"],
+    "Environment": ["record heatwaves", "river pollution", "coastal flooding", "forest wildfires"],
+}
+
+
+def make_theme_title(themes: Sequence[str], rng: random.Random) -> str:
+    """A headline about every theme in `themes` (lead phrase of one, subjects of the others)."""
+    known = [t for t in themes if t in THEME_LEADS]
+    if not known:
+        return make_title(themes[0] if themes else "news", rng)
+    order = rng.sample(known, len(known))
+    lead = rng.choice(THEME_LEADS[order[0]]).format(place=rng.choice(PLACES))
+    subjects = [rng.choice(THEME_SUBJECTS[t]) for t in order[1:]] or [
+        rng.choice(THEME_SUBJECTS[order[0]])
+    ]
+    tail = subjects[0] + "".join(f" amid {s}" for s in subjects[1:])
+    return f"{lead} {tail} {rng.choice(WHEN)}"

@@ -42,6 +42,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> type[InterceptedHub]:
     return InterceptedHub
 
 
+@pytest.mark.slow  # two whole runs with training: ~160 s, so it runs in the slow CI stage
 @pytest.mark.parametrize(("task", "real_file", "base", "hub_base"), CASES)
 def test_cards_parse_back_with_every_field_and_each_push_uploads_its_card_once(
     tmp_path: Path,

@@ -65,5 +65,9 @@ def test_report_artifact_page_shows_every_plot_in_a_real_browser(
     assert all(width > 0 for _, width in widths), widths
     # escaped titles read as text: the UI shows numeric entities (&#x27;) literally
     assert "Overfitting verdict" in shown and "&#" not in shown and "&amp;" not in shown
+    # numbers for people: the default peak learning rate reads 5e-05 in the UI, not 0.0
+    assert "peak 5e-05" in shown, shown[:2000]
+    # offline, nothing (Prefect's telemetry included) logged an ERROR on the way
+    assert not [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
     assert (workdir / "report-artifact.png").stat().st_size > 10_000
     assert os.environ.get("HF_TOKEN", "\0") not in (workdir / "report.md").read_text()

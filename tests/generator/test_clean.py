@@ -38,6 +38,13 @@ CASES: list[tuple[str, str | None, str | None]] = [
     ("123 456 789", None, "non_text"),
     ("I'm sorry, but I can't help with that.", None, "refusal"),
     ("As an AI language model, I cannot do this", None, "refusal"),
+    ("As a language model I prefer not to", None, "refusal"),
+    # a Sci/Tech subject, not a refusal (this filter once dropped a tenth of Sci/Tech titles)
+    (
+        "Start-up launches language model for doctors",
+        "Start-up launches language model for doctors",
+        None,
+    ),
     ("Sure! Here are 10 clickbait titles:", None, "meta"),
     ("Here are five more headlines for you", None, "meta"),
     ("Note: these titles are fictional", None, "meta"),
