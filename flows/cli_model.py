@@ -59,8 +59,20 @@ def train(
     hub_model: HubModelOpt = None,
     private: PrivateOpt = False,
     no_prefect: NoPrefectOpt = False,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            help="Train one encoder with a head per task (e.g. clickbait,news_topic); --dataset "
+            "(and --real-data) then list one source per task, comma-separated, in this order."
+        ),
+    ] = None,
 ) -> None:
     """Finetune an encoder on a labelled dataset and report honestly, on real data too."""
+    if tasks is not None:
+        options = dict(locals())  # this command's options, passed on as given
+        from flows.cli_multihead import train_multihead
+
+        return train_multihead(tasks, options)
     config = _finetune_config(
         dataset=dataset,
         workdir=str(workdir),
@@ -151,6 +163,10 @@ def predict(
             print_label_sets(texts, predictor, as_json)
             return
         preds = predictor.predict(texts)
+    if getattr(predictor, "tasks", None):  # a multi-head model: every head's label
+        from flows.multihead import print_heads
+
+        return print_heads(texts, preds, as_json)
     for text, (label, score) in zip(texts, preds, strict=True):
         if as_json:
             print(json.dumps({"text": text, "label": label, "score": round(score, 4)}))

@@ -20,6 +20,7 @@ from flows.rounds import round_tags
 from generator.hub import push_folder
 from training import pipeline as steps
 from training.config import FinetuneConfig
+from training.trainer import LogFn
 
 
 @task(name="load-training-data", cache_policy=NO_CACHE)
@@ -40,9 +41,15 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
         )
         return done
     log.info("Training: %s.", steps.retrain_reason(config))
-    bar = ProgressArtifact(
-        task_key(task_of(Path(config.workdir)), "training-progress"), "Training steps done"
-    )
+    bar, on_log = training_progress(Path(config.workdir), log)
+    info = steps.train_and_save(config, data, on_log=on_log)
+    bar.update(1.0, force=True)
+    return info
+
+
+def training_progress(workdir: Path, log: Any) -> tuple[ProgressArtifact, LogFn]:
+    """A progress artifact and the callback that moves it and logs each training log line."""
+    bar = ProgressArtifact(task_key(task_of(workdir), "training-progress"), "Training steps done")
 
     def on_log(logs: dict[str, float], step: int, max_steps: int) -> None:
         bar.update(step / max(max_steps, 1))
@@ -50,9 +57,7 @@ def train_task(config: FinetuneConfig, data: steps.Data) -> dict[str, Any]:
         shown = {k: float(f"{v:.4g}") for k, v in logs.items() if isinstance(v, int | float)}
         log.info("step %d/%d %s", step, max_steps, shown)
 
-    info = steps.train_and_save(config, data, on_log=on_log)
-    bar.update(1.0, force=True)
-    return info
+    return bar, on_log
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)

@@ -9,6 +9,7 @@ from typing import Any
 
 from generator.atomic import write_atomic
 from training.cost import render_cost_md
+from training.multihead_report import render_heads_md
 from training.report import md_escape, render_training_md
 from training.report_multilabel import render_multilabel_md
 
@@ -86,6 +87,7 @@ def render_report_md(report: Mapping[str, Any]) -> str:
         else "",
         render_dataset_md(report),
         render_training_md(report),
+        render_heads_md(report),
         render_multilabel_md(report),
         render_cost_md(report.get("cost")),
     ]

@@ -24,8 +24,15 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
             f"No model at {model_dir}: pass --model DIR/model (written by titleforge train)."
         )
     from training.heads import is_head_model, load_head_module
+    from training.multihead import load_multihead
+    from training.multihead_fast import is_multihead
 
-    if is_head_model(model_dir):
+    outputs = ["logits"]
+    if is_multihead(model_dir):
+        # one graph, one logits output per head: every head from one encoder pass
+        model = load_multihead(model_dir)
+        labels, outputs = model.labels, [f"logits_{t}" for t in model.tasks]
+    elif is_head_model(model_dir):
         # encoder, mean pooling and the logistic head in one graph: logits, like a classifier
         model, labels = load_head_module(model_dir)
     else:
@@ -46,11 +53,11 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
             (enc["input_ids"], enc["attention_mask"]),
             str(out),
             input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
+            output_names=outputs,
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "seq"},
                 "attention_mask": {0: "batch", 1: "seq"},
-                "logits": {0: "batch"},
+                **{name: {0: "batch"} for name in outputs},
             },
             opset_version=opset,
             dynamo=False,
@@ -90,6 +97,11 @@ def _down_projections(path: Path) -> list[str]:
 def load_predictor(model_dir: Path, engine: str = "auto", *, batch_size: int = 32) -> Any:
     """Predictor for `titleforge predict`: PyTorch, or the ONNX export (auto: when it is up to date)."""
     from training.fastpredict import load_fast
+    from training.multihead_fast import is_multihead
 
     fast = load_fast(model_dir, engine, batch_size=batch_size)
+    if fast is None and is_multihead(model_dir):
+        from training.multihead import MultiHeadPredictor
+
+        return MultiHeadPredictor(model_dir, batch_size=batch_size)
     return fast if fast is not None else open_model(model_dir, batch_size=batch_size)

@@ -106,4 +106,7 @@ def load_fast(model_dir: Path, engine: str, *, batch_size: int = 32) -> OnnxLite
     chosen = "onnx" if engine == "auto" else engine
     if not is_fresh(model_dir, chosen):
         raise TrainingError(stale_message(model_dir, chosen))
-    return OnnxLite(onnx_file(model_dir, chosen), batch_size=batch_size)
+    from training.multihead_fast import MultiHeadOnnx, is_multihead
+
+    kind = MultiHeadOnnx if is_multihead(model_dir) else OnnxLite
+    return kind(onnx_file(model_dir, chosen), batch_size=batch_size)

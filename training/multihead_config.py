@@ -1,0 +1,75 @@
+"""Options of a multi-head run: the finetune options plus the tasks, one dataset (and real data) each."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from training.config import FinetuneConfig
+
+_TASK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def split_list(value: str | None, sep: str = ",") -> list[str]:
+    """'a, b' → ['a', 'b'] (items stripped; empty input → [])."""
+    return [p.strip() for p in value.split(sep)] if value else []
+
+
+class MultiHeadConfig(FinetuneConfig):
+    """One encoder, one classification head per task, trained together on each task's dataset."""
+
+    tasks: list[str] = Field(
+        description="Task names, one head each (e.g. clickbait, news_topic); `dataset` then "
+        "lists one dataset per task, comma-separated, in the same order, and `real_data` (if "
+        "given) one source per task (an empty item: none for that task)."
+    )
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks_match(cls, tasks: list[str], info: ValidationInfo) -> list[str]:
+        """Task names are plain identifiers, unique, at least two, one dataset (and real set) each."""
+        if len(tasks) < 2:
+            raise ValueError(
+                "a multi-head model needs two or more tasks; for one, leave out --tasks"
+            )
+        bad = [t for t in tasks if not _TASK_NAME.match(t)]
+        if bad:
+            raise ValueError(f"task names must be letters, digits and _ (got {bad})")
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f"task names repeat: {tasks}")
+        data = info.data
+        counts = {
+            "--dataset": len(split_list(data.get("dataset"))),
+            "--real-data": len(split_list(data.get("real_data"))),
+            "--real-label-map": len(split_list(data.get("real_label_map"), ";")),
+        }
+        for flag, n in counts.items():
+            if n and n != len(tasks):
+                sep = "semicolons" if flag == "--real-label-map" else "commas"
+                raise ValueError(
+                    f"{len(tasks)} tasks but {n} item(s) in {flag}: give one per task, separated "
+                    f"by {sep}, in the order of --tasks"
+                )
+        if not counts["--dataset"]:
+            raise ValueError("--dataset must list one dataset per task")
+        if data.get("head", "finetune") != "finetune":
+            raise ValueError("a multi-head model finetunes its encoder: leave out --head")
+        return tasks
+
+    def for_task(self, task: str) -> FinetuneConfig:
+        """The single-task options of one head: its dataset and real data, shared training options."""
+        i = self.tasks.index(task)
+
+        def item(value: str | None, sep: str = ",") -> str | None:
+            items = split_list(value, sep)
+            return (items[i] or None) if items else None
+
+        fields: dict[str, Any] = self.model_dump(exclude={"tasks"})
+        fields |= {
+            "dataset": item(self.dataset),
+            "real_data": item(self.real_data),
+            "real_label_map": item(self.real_label_map, ";"),
+        }
+        return FinetuneConfig(**fields)
