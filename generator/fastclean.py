@@ -32,6 +32,7 @@ _LINE = re.compile(
     r"|remember|i hope|let me know|feel free|these|(?=[^a-z\n]*\n))"
 )
 _DOUBLE_SPACE = re.compile("  ")
+_SPACES = re.compile(" {2,}")
 # words of _REFUSAL (each of its phrases contains one of these)
 _REFUSAL_WORDS = [
     "sorry",
@@ -47,11 +48,29 @@ _ASCII_KEY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnu
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(65, 91)})
 
 
-def _flag(pattern: re.Pattern[str], joined: str, starts: np.ndarray, flags: np.ndarray) -> None:
-    """Mark every title in which `pattern` matches (a match is charged to the title it starts in)."""
-    pos = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+def _charge(pos: list[int] | np.ndarray, starts: np.ndarray, flags: np.ndarray) -> None:
+    """Mark the titles that the text positions fall in."""
+    pos = np.asarray(pos, dtype=np.int64)
     if len(pos):
         flags[np.searchsorted(starts, pos, side="right") - 1] = True
+
+
+def _flag(pattern: re.Pattern[str], joined: str, starts: np.ndarray, flags: np.ndarray) -> None:
+    """Mark every title in which `pattern` matches (a match is charged to the title it starts in)."""
+    _charge(
+        np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64), starts, flags
+    )
+
+
+def _find_all(text: str, words: Sequence[str]) -> list[int]:
+    """Every position of every word (str.find: several times faster than a regex alternation)."""
+    out = []
+    for w in words:
+        i = text.find(w)
+        while i >= 0:
+            out.append(i)
+            i = text.find(w, i + 1)
+    return out
 
 
 def plain_mask(texts: Sequence[str], opts: CleanOptions, label_names: Sequence[str]) -> np.ndarray:
@@ -76,9 +95,8 @@ def plain_mask(texts: Sequence[str], opts: CleanOptions, label_names: Sequence[s
     # every label-tag and label-word rule needs the name itself (case-insensitively); on ASCII
     # text a lowercase search is the same test (a non-ASCII name keeps re.I: 'K' (Kelvin) is 'k')
     words = sorted({*_REFUSAL_WORDS, *label_names, *opts.label_words} - {""}, key=len, reverse=True)
-    alternation = "|".join(re.escape(w.lower()) for w in words)
     if all(w.isascii() for w in words):
-        _flag(re.compile(alternation), lower, starts, flags)
+        _charge(_find_all(lower, [w.lower() for w in words]), starts, flags)
     else:
         _flag(re.compile("|".join(re.escape(w) for w in words), re.I), joined, starts, flags)
     return ~flags
@@ -92,11 +110,6 @@ def _lut(chars: str) -> np.ndarray:
 
 
 _END_STRIP, _END_PUNCT = _lut(" -:;,"), _lut(" .!?")  # strip(" -–—:;,") and _TRAILING, ASCII
-_KEY_BYTES = np.array(
-    [c + 32 if 65 <= c <= 90 else c if chr(c).isalnum() or c == 10 else 32 for c in range(128)]
-    + [32] * 128,
-    dtype=np.uint8,
-)
 _TAIL = 8  # trailing characters looked at per title; a longer punctuation run goes per title
 _PLAIN_REASONS = np.array([None, "meta", "too_short", "too_long"], dtype=object)
 
@@ -193,24 +206,19 @@ def clean_many(
 
 
 def exact_keys(texts: Sequence[str]) -> list[str]:
-    """normalise_key of every text; ASCII ones mapped and squeezed as one byte array."""
-    ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
+    """normalise_key of every text; the ASCII ones mapped in one pass over the joined batch."""
     keys = [""] * len(texts)
+    ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
     joined = "\n".join(texts[i] for i in ascii_idx)
-    if ascii_idx and joined.count("\n") == len(ascii_idx) - 1:
-        m = _KEY_BYTES[np.frombuffer(("\n" + joined + "\n").encode("ascii"), dtype=np.uint8)]
-        space = m == 32
-        prev = np.concatenate(([10], m[:-1]))
-        m = m[~(space & ((prev == 10) | (prev == 32)))]  # runs -> one space
-        m = m[~((m == 32) & (np.concatenate((m[1:], [10])) == 10))]  # no space before the end
-        for i, k in zip(ascii_idx, m.tobytes().decode("ascii").split("\n")[1:-1], strict=True):
-            keys[i] = k
-        done = len(ascii_idx)
-    else:
-        ascii_idx, done = [], 0
-    if done < len(texts):
-        todo = set(range(len(texts))) - set(ascii_idx)
-        for i in todo:
+    if joined.count("\n") != len(ascii_idx) - 1:  # a newline inside a title: per title
+        ascii_idx, joined = [], ""
+    if ascii_idx:
+        # on ASCII, NFKC is the identity and casefold is lower(); [\\W_]+ -> " " then strip
+        squeezed = _SPACES.sub(" ", joined.lower().translate(_ASCII_KEY))
+        for i, k in zip(ascii_idx, squeezed.split("\n"), strict=True):
+            keys[i] = k.strip()
+    if len(ascii_idx) < len(texts):
+        for i in set(range(len(texts))) - set(ascii_idx):
             keys[i] = _KEY_STRIP.sub(
                 " ", unicodedata.normalize("NFKC", texts[i]).casefold()
             ).strip()

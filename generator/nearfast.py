@@ -23,6 +23,7 @@ _CHUNK_CHARS = 1 << 22  # code points hashed per step: bounded memory at any inp
 _P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling hash
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _ASCII_WORD = np.array([chr(c).isalnum() or c == 95 for c in range(128)])
+_ASCII_TOKEN = np.array([not chr(c).isspace() for c in range(128)])
 _POWERS: dict[str, np.ndarray] = {}
 
 
@@ -59,10 +60,23 @@ def _word_mask(cp: np.ndarray) -> np.ndarray:
     return out
 
 
+def _space_mask(cp: np.ndarray) -> np.ndarray:
+    """Where the code points are not whitespace (str.split()'s separators)."""
+    if cp.dtype == np.uint8:
+        return _ASCII_TOKEN[cp]
+    out = np.zeros(len(cp), dtype=bool)
+    low = cp < 128
+    out[low] = _ASCII_TOKEN[cp[low]]
+    if not low.all():
+        uniq, inv = np.unique(cp[~low], return_inverse=True)
+        out[~low] = ~np.array([chr(c).isspace() for c in uniq.tolist()])[inv]
+    return out
+
+
 def _chunk_tokens(
-    texts: Sequence[str], seed: int, scratch: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """(token hash, title index) of every `\\w+` token of the casefolded texts, in order."""
+    texts: Sequence[str], seed: int, scratch: list[np.ndarray], spaced: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(token hash, title index) of the `\\w+` tokens (and whitespace tokens) of the casefolded texts."""
     s = "\n".join(t.replace("\n", " ") for t in texts).casefold()
     if s.isascii():
         cp = np.frombuffer(s.encode("ascii"), dtype=np.uint8)
@@ -70,10 +84,7 @@ def _chunk_tokens(
         cp = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     n = len(cp)
     if not n:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    edge = np.diff(_word_mask(cp).view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    start = np.flatnonzero(edge == 1)
-    end = np.flatnonzero(edge == -1) - 1  # inclusive
+        return [(np.zeros(0, np.uint64), np.zeros(0, np.int64))] * (1 + spaced)
     pw, ipw = _powers(n)
     with np.errstate(over="ignore"):
         # one reused buffer: fresh 30 MB arrays per chunk cost more in page faults than the maths
@@ -83,28 +94,40 @@ def _chunk_tokens(
         np.copyto(csum, cp, casting="unsafe")
         csum *= pw  # word characters are never 0: cp itself is the digit of the polynomial
         np.cumsum(csum, out=csum)
-        before = np.where(start > 0, csum[np.maximum(start - 1, 0)], np.uint64(0))
-        h = (csum[end] - before) * ipw[start]
-        h ^= (end - start + 1).astype(np.uint64) * _M2 + np.uint64(seed & (2**64 - 1))
-        h = _mix(h)
-    title = np.searchsorted(np.flatnonzero(cp == 10), start)
-    return h, title
+    newlines = np.flatnonzero(cp == 10)
+    out = []
+    for mask in [_word_mask(cp)] + ([_space_mask(cp)] if spaced else []):
+        edge = np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        start = np.flatnonzero(edge == 1)
+        end = np.flatnonzero(edge == -1) - 1  # inclusive
+        with np.errstate(over="ignore"):
+            before = np.where(start > 0, csum[np.maximum(start - 1, 0)], np.uint64(0))
+            h = (csum[end] - before) * ipw[start]
+            h ^= (end - start + 1).astype(np.uint64) * _M2 + np.uint64(seed & (2**64 - 1))
+            out.append((_mix(h), np.searchsorted(newlines, start)))
+    return out
 
 
-def token_hashes(texts: Sequence[str], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(64-bit token hashes, tokens per title) for `\\w+` tokens of each casefolded text."""
-    hashes, counts = [], np.zeros(len(texts), dtype=np.int64)
+def token_hashes(
+    texts: Sequence[str], seed: int = 0, spaced: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(64-bit token hashes, tokens per title)] for `\\w+` tokens (and whitespace tokens)."""
+    parts: list[list[np.ndarray]] = [[] for _ in range(1 + spaced)]
+    counts = [np.zeros(len(texts), dtype=np.int64) for _ in range(1 + spaced)]
     lo, scratch = 0, [np.zeros(0, np.uint64)]
     while lo < len(texts):
         hi, size = lo, 0
         while hi < len(texts) and (size < _CHUNK_CHARS or hi == lo):
             size += len(texts[hi]) + 1
             hi += 1
-        h, title = _chunk_tokens(texts[lo:hi], seed, scratch)
-        hashes.append(h)
-        counts[lo:hi] = np.bincount(title, minlength=hi - lo)
+        for k, (h, title) in enumerate(_chunk_tokens(texts[lo:hi], seed, scratch, spaced)):
+            parts[k].append(h)
+            counts[k][lo:hi] = np.bincount(title, minlength=hi - lo)
         lo = hi
-    return (np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)), counts
+    return [
+        (np.concatenate(p) if p else np.zeros(0, np.uint64), c)
+        for p, c in zip(parts, counts, strict=True)
+    ]
 
 
 def _perms(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +283,7 @@ def near_duplicates(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from generator.neardup import similarity_pairs
+    from generator.nearverify import verify_pairs
 
     n = len(texts)
     keep = np.ones(n, dtype=bool)
@@ -268,13 +291,13 @@ def near_duplicates(
         return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64))
     step = on_step or (lambda _: None)
     step("minhash")
-    hashes, counts = token_hashes(texts, seed)
-    keys = lsh_keys(hashes, counts, seed=seed)
-    del hashes
+    readings = token_hashes(texts, seed, spaced=True)
+    keys = lsh_keys(*readings[0], seed=seed)
     step("lsh")
     pairs = candidate_pairs(keys)
+    del keys
     step("verify")
-    edges = similarity_pairs(texts, pairs, threshold)
+    edges = verify_pairs(texts, pairs, readings, threshold)
     step("clusters")
     if not len(edges):
         return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64), [], len(pairs))
