@@ -68,7 +68,8 @@ def dedupe(
     table.add_row("written", f"{summary.rows_out:,}")
     out.print(table)
     out.print(
-        f"Wrote {escape(str(opts.out))}; dedupe work {summary.work_s:.2f} s (read "
+        f"Wrote {escape(str(opts.out))}; dedupe work {summary.work_s:.2f} s, "
+        f"{summary.work_cpu_s:.2f} CPU s (read "
         f"{summary.seconds.get('read', 0):.2f} s, write {summary.seconds.get('write', 0):.2f} s); "
         f"Jaccard >= {opts.threshold}, seed {opts.seed}."
     )

@@ -47,11 +47,17 @@ class DedupeSummary:
     rows_out: int
     dropped: Counter[str]
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def work_s(self) -> float:
-        """Seconds of dedupe work: clean, exact and near steps (reading and writing excluded)."""
+        """Wall seconds of dedupe work: clean, exact and near steps (reading and writing excluded)."""
         return sum(v for k, v in self.seconds.items() if k not in {"read", "write"})
+
+    @property
+    def work_cpu_s(self) -> float:
+        """CPU seconds of the same work, all threads (a busy machine inflates wall time, not this)."""
+        return sum(v for k, v in self.cpu_seconds.items() if k not in {"read", "write"})
 
 
 def _format(path: Path, flag: str) -> str:
@@ -130,14 +136,16 @@ def dedupe_frame(
     # a label column makes cross-label copies conflicts (dropped whole), as in the pipeline
     labels = [str(v) for v in df["label"].tolist()] if "label" in df.columns else [""] * len(texts)
     seconds: dict[str, float] = {}
-    t0 = [time.perf_counter()]
+    cpu: dict[str, float] = {}
+    t0 = [time.perf_counter(), time.process_time()]
 
     def step(name: str) -> None:
-        """Close the running step's clock and announce the next one."""
-        now = time.perf_counter()
+        """Close the running step's clocks and announce the next one."""
+        now, now_cpu = time.perf_counter(), time.process_time()
         prev = STEPS[STEPS.index(name) - 1]
         seconds[prev] = seconds.get(prev, 0.0) + now - t0[0]
-        t0[0] = now
+        cpu[prev] = cpu.get(prev, 0.0) + now_cpu - t0[1]
+        t0[:] = [now, now_cpu]
         if on_step:
             on_step(name)
 
@@ -159,7 +167,7 @@ def dedupe_frame(
     rows = [i for i, k in zip(idx, keep, strict=True) if k]
     out = df.iloc[rows].copy()
     out["text"] = [t for t, k in zip(cleaned, keep, strict=True) if k]
-    return out, DedupeSummary(len(texts), len(out), dropped, seconds)
+    return out, DedupeSummary(len(texts), len(out), dropped, seconds, cpu)
 
 
 def run_dedupe(opts: DedupeOptions, on_step: Callable[[str], None] | None = None) -> DedupeSummary:

@@ -306,14 +306,63 @@ def make_title(label: str, rng: random.Random, topics: Sequence[str] = ()) -> st
     )
 
 
-_FUNCTION_WORDS = (
-    ["the", "a", "of", "to", "in", "for", "on", "with", "and", "is", "after", "as", "at", "by", "from", "new", "how", "why", "what", "this", "you"]
-)
+_FUNCTION_WORDS = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "in",
+    "for",
+    "on",
+    "with",
+    "and",
+    "is",
+    "after",
+    "as",
+    "at",
+    "by",
+    "from",
+    "new",
+    "how",
+    "why",
+    "what",
+    "this",
+    "you",
+]
 
 
 def _pseudo_words(n: int, rng: random.Random) -> list[str]:
     """n distinct pronounceable made-up words (a large vocabulary without a word list)."""
-    onsets = ["b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "cr", "dr", "fl", "gr", "pl", "st", "tr", "ch", "sh"]
+    onsets = [
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "z",
+        "br",
+        "cr",
+        "dr",
+        "fl",
+        "gr",
+        "pl",
+        "st",
+        "tr",
+        "ch",
+        "sh",
+    ]
     vowels = ["a", "e", "i", "o", "u", "ai", "ea", "oo", "ou"]
     words: set[str] = set()
     while len(words) < n:
