@@ -15,7 +15,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,8 +54,13 @@ def datasketch_side(titles: list[str]) -> set[int]:
 
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     sigs = MinHash.bulk([[w.encode() for w in token_set(t)] for t in titles], num_perm=NUM_PERM)
+    return _query_then_insert(lsh, sigs)
+
+
+def _query_then_insert(lsh: Any, sketches: Iterable[Any]) -> set[int]:
+    """The libraries' dedupe loop: a title whose query finds anything is dropped, else indexed."""
     dropped = set()
-    for i, m in enumerate(sigs):
+    for i, m in enumerate(sketches):
         if lsh.query(m):
             dropped.add(i)
         else:
@@ -67,16 +74,14 @@ def rensa_side(titles: list[str]) -> set[int]:
 
     from generator.neardup import token_set
 
-    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
-    dropped = set()
-    for i, t in enumerate(titles):
+    def sketch(t: str) -> Any:
+        """One RMinHash of the title's word set."""
         m = RMinHash(num_perm=NUM_PERM, seed=42)
         m.update(list(token_set(t)))
-        if lsh.query(m):
-            dropped.add(i)
-        else:
-            lsh.insert(i, m)
-    return dropped
+        return m
+
+    lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
+    return _query_then_insert(lsh, map(sketch, titles))
 
 
 def pipeline(titles: list[str]) -> set[int]:
@@ -117,6 +122,12 @@ def worker(side: str, n: int, seed: int) -> None:
             }
         )
     )
+
+
+def _compared(metric: str, values: list[float], higher_is_better: bool) -> list[Any]:
+    """A table row: the three sides and titleforge's ratio to each library."""
+    ours_v, *libs = values
+    return [metric, *values, *(ratio(ours_v, v, higher_is_better) for v in libs)]
 
 
 def score(dropped: set[int], truth: set[int]) -> tuple[float, float]:
@@ -167,30 +178,9 @@ def main() -> None:
         f"{len(truth):,} rows to drop)",
         ["metric", "titleforge", "datasketch", "rensa", "vs datasketch", "vs rensa"],
         [
-            [
-                "titles/s",
-                rate(tf),
-                rate(ds),
-                rate(rs),
-                ratio(rate(tf), rate(ds)),
-                ratio(rate(tf), rate(rs)),
-            ],
-            [
-                "CPU seconds",
-                tf["cpu"],
-                ds["cpu"],
-                rs["cpu"],
-                ratio(tf["cpu"], ds["cpu"], False),
-                ratio(tf["cpu"], rs["cpu"], False),
-            ],
-            [
-                "peak RSS, MB",
-                tf["rss"],
-                ds["rss"],
-                rs["rss"],
-                ratio(tf["rss"], ds["rss"], False),
-                ratio(tf["rss"], rs["rss"], False),
-            ],
+            _compared("titles/s", [rate(r) for r in (tf, ds, rs)], True),
+            _compared("CPU seconds", [r["cpu"] for r in (tf, ds, rs)], False),
+            _compared("peak RSS, MB", [r["rss"] for r in (tf, ds, rs)], False),
             ["recall vs exact", tf["recall"], ds["recall"], rs["recall"], "–", "–"],
             ["precision vs exact", tf["precision"], ds["precision"], rs["precision"], "–", "–"],
             [

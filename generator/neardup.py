@@ -154,28 +154,6 @@ class NearDedupeResult:
     examples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def similarity_pairs(texts: Sequence[str], pairs: np.ndarray, threshold: float) -> np.ndarray:
-    """The candidate pairs (m, 2) whose exact similarity() is at least `threshold`."""
-    words: dict[int, frozenset[str]] = {}  # only candidates need their word sets
-    spaced: dict[int, frozenset[str]] = {}
-
-    def sp(k: int) -> frozenset[str]:
-        """The whitespace reading of text k, computed once."""
-        if k not in spaced:
-            spaced[k] = space_set(texts[k])
-        return spaced[k]
-
-    keep = []
-    for i, j in pairs.tolist():
-        for k in (i, j):
-            if k not in words:
-                words[k] = token_set(texts[k])
-        # the word reading decides most pairs; the whitespace one only when it is below
-        if jaccard(words[i], words[j]) >= threshold or jaccard(sp(i), sp(j)) >= threshold:
-            keep.append((i, j))
-    return np.array(keep, dtype=np.int64).reshape(-1, 2)
-
-
 def near_dedupe(
     items: Sequence[Title], *, threshold: float = 0.8, seed: int = 0, examples_per_reason: int = 5
 ) -> NearDedupeResult:

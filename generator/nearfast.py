@@ -47,30 +47,27 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _POWERS["p"][:n], _POWERS["i"][:n]
 
 
-def _word_mask(cp: np.ndarray) -> np.ndarray:
-    """Where the code points are `\\w` characters (str.isalnum() or '_', as Python's re)."""
+def _char_mask(cp: np.ndarray, ascii_table: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
+    """test(chr(c)) for every code point: a table for ASCII, one call per distinct other one."""
     if cp.dtype == np.uint8:
-        return _ASCII_WORD[cp]
+        return ascii_table[cp]
     out = np.zeros(len(cp), dtype=bool)
     low = cp < 128
-    out[low] = _ASCII_WORD[cp[low]]
+    out[low] = ascii_table[cp[low]]
     if not low.all():
         uniq, inv = np.unique(cp[~low], return_inverse=True)
-        out[~low] = np.array([chr(c).isalnum() for c in uniq.tolist()])[inv]
+        out[~low] = np.array([test(chr(c)) for c in uniq.tolist()])[inv]
     return out
+
+
+def _word_mask(cp: np.ndarray) -> np.ndarray:
+    """Where the code points are `\\w` characters (str.isalnum() or '_', as Python's re)."""
+    return _char_mask(cp, _ASCII_WORD, str.isalnum)
 
 
 def _space_mask(cp: np.ndarray) -> np.ndarray:
     """Where the code points are not whitespace (str.split()'s separators)."""
-    if cp.dtype == np.uint8:
-        return _ASCII_TOKEN[cp]
-    out = np.zeros(len(cp), dtype=bool)
-    low = cp < 128
-    out[low] = _ASCII_TOKEN[cp[low]]
-    if not low.all():
-        uniq, inv = np.unique(cp[~low], return_inverse=True)
-        out[~low] = ~np.array([chr(c).isspace() for c in uniq.tolist()])[inv]
-    return out
+    return _char_mask(cp, _ASCII_TOKEN, lambda c: not c.isspace())
 
 
 def _chunk_tokens(
