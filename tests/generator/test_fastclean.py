@@ -128,7 +128,7 @@ def _titles(n: int, seed: int) -> list[str]:
 )
 def test_batch_cleaning_equals_clean_title(opts: CleanOptions, names: list[str]) -> None:
     """Every title (plain ones on the batch path, the rest per title) gets clean_title's result."""
-    titles = _titles(30_000, seed=len(names))
+    titles = _titles(12_000, seed=len(names))
     assert 0.2 < plain_mask(titles, opts, names).mean() < 0.6  # both paths are exercised
     cleaned, reasons = clean_many(titles, opts, names)
     for t, c, r in zip(titles, cleaned, reasons, strict=True):
