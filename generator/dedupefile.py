@@ -90,7 +90,8 @@ def read_table(path: Path) -> Any:
     fmt = _format(path, "IN")
     try:
         if fmt == "csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            # other columns keep their inferred types; titles stay text ("NA" is a word here)
+            df = pd.read_csv(path, dtype={"text": str}, keep_default_na=False)
         elif fmt == "jsonl":
             df = pd.read_json(path, lines=True, dtype=False)
         else:
