@@ -163,10 +163,12 @@ def main() -> None:
     for r in res.values():
         r["recall"], r["precision"] = score(set(r["dropped"]), truth)
     big = run_worker(__file__, "pipeline", str(n_big), "2")
-    big_titles, _ = _titles(n_big, 2)
-    big["recall"], big["precision"] = score(
-        set(big["dropped"]), reference_drops(big_titles, THRESHOLD)
-    )
+    big_titles, big_planted = _titles(n_big, 2)
+    if n_big <= 200_000:
+        truth_big, against = reference_drops(big_titles, THRESHOLD), "exact"
+    else:  # the exact all-pairs answer needs tens of GB at 1M: score against the planted copies
+        truth_big, against = {j for _, j in big_planted}, "planted"
+    big["recall"], big["precision"] = score(set(big["dropped"]), truth_big)
     tf, ds, rs = (res[s] for s in SIDES)
 
     def rate(r: dict) -> float:
@@ -204,7 +206,7 @@ def main() -> None:
             ["wall seconds", big["wall"]],
             ["CPU seconds (both threads)", big["cpu"]],
             ["peak RSS, MB", big["rss"]],
-            ["recall / precision vs exact", f"{big['recall']:.4f} / {big['precision']:.4f}"],
+            [f"recall / precision vs {against}", f"{big['recall']:.4f} / {big['precision']:.4f}"],
             ["planted pairs found", big["planted_found"]],
         ],
     )
