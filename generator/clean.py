@@ -167,27 +167,13 @@ def normalise_key(text: str) -> str:
 
 def exact_dedupe(items: Iterable[Title]) -> tuple[list[Title], Counter[str]]:
     """Keep the first title per key; a key seen under two labels (label sets) is dropped from all."""
-    first: dict[str, Title] = {}
-    labels: dict[str, set[Any]] = {}
-    dropped: Counter[str] = Counter()
-    count: Counter[str] = Counter()
-    for item in items:
-        key = normalise_key(item.text)
-        count[key] += 1
-        labels.setdefault(key, set()).add(item.label_key)
-        if key in first:
-            dropped["exact_duplicate"] += 1
-        else:
-            first[key] = item
-    kept = []
-    for key, item in first.items():
-        if len(labels[key]) > 1:
-            # every copy of a conflicting title goes: counted once per copy
-            dropped["exact_duplicate"] -= count[key] - 1
-            dropped["label_conflict"] += count[key]
-        else:
-            kept.append(item)
-    return kept, +dropped
+    from generator.fastclean import exact_dedupe_indices  # it imports this module
+
+    items = list(items)
+    # multi-label titles compare label sets: one string per set, so the key stays hashable text
+    keys = [k if isinstance(k, str) else "\x1f".join(k) for k in (t.label_key for t in items)]
+    kept, dropped = exact_dedupe_indices([t.text for t in items], keys)
+    return [items[i] for i in kept.tolist()], dropped
 
 
 @dataclass
@@ -201,22 +187,25 @@ class CleanResult:
 
 def clean_items(rows: Iterable[Mapping[str, Any]], spec: TaskSpec) -> CleanResult:
     """Clean every parsed title of the raw rows (in the given order), then exact-dedupe."""
+    from generator.fastclean import clean_many  # it imports this module
+
+    rows = list(rows)
+    texts = [text for row in rows for text in row.get("titles") or ()]
+    cleaned, reasons = clean_many(texts, spec.cleaning, spec.label_names)
     dropped: Counter[str] = Counter()
-    cleaned: list[Title] = []
-    raw = 0
-    names = spec.label_names
-    for row in rows:
+    kept: list[Title] = []
+    at = 0
+    for row in rows:  # counted row by row, as before: the report keeps its key order
         dropped.update(row.get("parse_dropped") or {})
         # multi-label rows carry one label set per title (aligned with `titles`)
         sets = row.get("label_sets") or ()
-        for k, text in enumerate(row.get("titles") or ()):
-            raw += 1
-            title, reason = clean_title(text, spec.cleaning, names)
-            if title is None:
-                dropped[reason or "rejected"] += 1
+        for k, _ in enumerate(row.get("titles") or ()):
+            if cleaned[at] is None:
+                dropped[reasons[at] or "rejected"] += 1
             else:
                 labels = tuple(sets[k]) if k < len(sets) else ()
-                cleaned.append(Title(title, row["label"], row["call_id"], labels))
-    kept, dup = exact_dedupe(cleaned)
+                kept.append(Title(cleaned[at], row["label"], row["call_id"], labels))  # type: ignore[arg-type]
+            at += 1
+    kept, dup = exact_dedupe(kept)
     dropped.update(dup)
-    return CleanResult(kept, dropped, raw)
+    return CleanResult(kept, dropped, len(texts))

@@ -154,24 +154,6 @@ def similar_pairs(
     return out
 
 
-class _UnionFind:
-    """Connected components over index pairs."""
-
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 @dataclass
 class NearDedupeResult:
     """Survivors (input order), drops by reason and a few 'why was this dropped' examples."""
@@ -185,49 +167,29 @@ def near_dedupe(
     items: Sequence[Title], *, threshold: float = 0.8, seed: int = 0, examples_per_reason: int = 5
 ) -> NearDedupeResult:
     """Drop near duplicates: the first of each cluster survives; clusters spanning labels go whole."""
-    edges = similar_pairs([t.text for t in items], threshold, seed)
-    uf = _UnionFind(len(items))
-    earlier: dict[int, list[int]] = defaultdict(list)
-    for i, j, _ in edges:
-        uf.union(i, j)
-        earlier[j].append(i)
-    labels_of: dict[int, set[Any]] = defaultdict(set)
-    for idx in {i for e in edges for i in e[:2]}:
-        labels_of[uf.find(idx)].add(items[idx].label_key)
-    kept_flags = [True] * len(items)
-    first_of: dict[int, int] = {}
-    dropped = {"near_duplicate": 0, "near_conflict": 0}
-    examples: list[dict[str, Any]] = []
-    shown: dict[str, int] = defaultdict(int)
-    for j, item in enumerate(items):
-        root = uf.find(j)
-        reason, match = None, None
-        if len(labels_of.get(root, ())) > 1:
-            reason = "near_conflict"
-            match = (
-                next((items[i] for i in range(len(items)) if uf.find(i) == root and i != j), None)
-                if shown[reason] < examples_per_reason
-                else None
-            )
-        elif first_of.setdefault(root, j) != j:
-            # one survivor per cluster: the earliest member
-            reason, match = "near_duplicate", items[min(earlier.get(j) or [first_of[root]])]
-        if reason:
-            kept_flags[j] = False
-            dropped[reason] += 1
-            if shown[reason] < examples_per_reason and match is not None:
-                shown[reason] += 1
-                examples.append(
-                    {
-                        "reason": reason,
-                        "text": item.text,
-                        "label": item.label,
-                        "matched": match.text,
-                        "matched_label": match.label,
-                        "jaccard": round(similarity(item.text, match.text), 3),
-                    }
-                )
-    kept = [t for t, k in zip(items, kept_flags, strict=True) if k]
+    from generator.nearfast import near_duplicates
+
+    out = near_duplicates(
+        [t.text for t in items],
+        # multi-label titles compare label sets: one string per set
+        [k if isinstance(k, str) else "\x1f".join(k) for k in (t.label_key for t in items)],
+        threshold=threshold,
+        seed=seed,
+        examples_per_reason=examples_per_reason,
+    )
+    dropped = {"near_duplicate": len(out.duplicate), "near_conflict": len(out.conflict)}
+    examples = [
+        {
+            "reason": reason,
+            "text": items[j].text,
+            "label": items[j].label,
+            "matched": items[m].text,
+            "matched_label": items[m].label,
+            "jaccard": round(similarity(items[j].text, items[m].text), 3),
+        }
+        for reason, j, m in out.examples
+    ]
+    kept = [t for t, k in zip(items, out.keep.tolist(), strict=True) if k]
     return NearDedupeResult(kept, {k: v for k, v in dropped.items() if v}, examples)
 
 

@@ -375,3 +375,122 @@ def make_theme_title(themes: Sequence[str], rng: random.Random) -> str:
     ]
     tail = subjects[0] + "".join(f" amid {s}" for s in subjects[1:])
     return f"{lead} {tail} {rng.choice(WHEN)}"
+
+
+_FUNCTION_WORDS = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "in",
+    "for",
+    "on",
+    "with",
+    "and",
+    "is",
+    "after",
+    "as",
+    "at",
+    "by",
+    "from",
+    "new",
+    "how",
+    "why",
+    "what",
+    "this",
+    "you",
+]
+
+
+def _pseudo_words(n: int, rng: random.Random) -> list[str]:
+    """n distinct pronounceable made-up words (a large vocabulary without a word list)."""
+    onsets = [
+        "b",
+        "c",
+        "d",
+        "f",
+        "g",
+        "h",
+        "j",
+        "k",
+        "l",
+        "m",
+        "n",
+        "p",
+        "r",
+        "s",
+        "t",
+        "v",
+        "w",
+        "z",
+        "br",
+        "cr",
+        "dr",
+        "fl",
+        "gr",
+        "pl",
+        "st",
+        "tr",
+        "ch",
+        "sh",
+    ]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "oo", "ou"]
+    words: set[str] = set()
+    while len(words) < n:
+        words.add(
+            "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(1, 3)))
+        )
+    return sorted(words)
+
+
+def distinct_titles(
+    n: int, seed: int = 0, planted_frac: float = 0.02
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """n realistic-looking titles (Zipf word frequencies, 10-14 words) and planted one-word edits.
+
+    The last `planted_frac` of the rows each copy an earlier original with one word replaced
+    by a word not in it: (original, copy) pairs of word-set Jaccard >= 9/11 (> 0.8).
+    """
+    import numpy as np
+
+    rng = random.Random(seed)
+    real = sorted(
+        {
+            w.lower()
+            for lst in (PEOPLE, PLACES, THINGS, VERBS, ORGS)
+            for p in lst
+            for w in p.split()
+            if w.isalpha()  # one word token each: "wi-fi" would be two
+        }
+    )
+    vocab = _FUNCTION_WORDS + real + _pseudo_words(40_000, rng)
+    weights = 1.0 / np.arange(1, len(vocab) + 1) ** 0.9  # Zipf-like: "the" far more than "zoo"
+    npr = np.random.default_rng(seed)
+    n_planted = int(n * planted_frac)
+    n_orig = n - n_planted
+    draws = npr.choice(len(vocab), size=(n_orig, 30), p=weights / weights.sum())
+    lengths = npr.integers(10, 15, size=n_orig)
+    ends = ["", "", "!", "?", "."]
+    titles, word_lists = [], []
+    for row, k in zip(draws.tolist(), lengths.tolist(), strict=True):
+        words = list(dict.fromkeys(vocab[i] for i in row))[:k]  # distinct words, Zipf order kept
+        rng.shuffle(words)
+        if rng.random() < 0.05:  # "12 things ..." as clickbait does
+            words.insert(0, str(rng.randint(3, 99)))
+        word_lists.append(words)
+        titles.append(" ".join(words).capitalize() + rng.choice(ends))
+    planted = []
+    sources = [
+        i
+        for i in npr.integers(0, n_orig, size=2 * n_planted + 10).tolist()
+        if len(set(word_lists[i])) >= 10
+    ]
+    for src in sources[:n_planted]:
+        words = list(word_lists[src])
+        new = rng.choice(vocab)
+        while new in words:
+            new = rng.choice(vocab)
+        words[rng.randrange(len(words))] = new
+        planted.append((src, len(titles)))
+        titles.append(" ".join(words).capitalize() + rng.choice(ends))
+    return titles, planted

@@ -1,0 +1,339 @@
+"""Near duplicates at batch speed: tokens hashed in numpy, MinHash by token count, LSH by sorting.
+
+Every step works on whole arrays: the casefolded batch is read as code points, `\\w+` runs are
+hashed with a polynomial rolling hash (no Python string per token), signatures are computed for
+all titles with the same token count at once, band buckets are found by sorting, and only
+candidate pairs are checked with the exact word-set Jaccard of generator.neardup.similarity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# 25 bands x 5 rows: a pair at Jaccard 0.8 shares a bucket with probability 1 - 5e-5 (0.85:
+# 1 - 1e-6), while a pair sharing one word in ten (J 0.05) does with probability 8e-6, so large
+# batches of titles over a common vocabulary bring few false candidates to check
+NUM_PERM, BANDS = 125, 25
+MAX_BUCKET = 200  # beyond this a bucket links its members to its first only (no k² blow-up)
+_CHUNK_CHARS = 1 << 22  # code points hashed per step: bounded memory at any input size
+_P = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling hash
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 95 for c in range(128)])
+_ASCII_TOKEN = np.array([not chr(c).isspace() for c in range(128)])
+_POWERS: dict[str, np.ndarray] = {}
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: every input bit reaches every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i modulo 2**64 for i < n (cached, grown on demand)."""
+    if "p" not in _POWERS or len(_POWERS["p"]) < n:
+        size = max(n, 2 * _CHUNK_CHARS)  # headroom: chunks run a little over _CHUNK_CHARS
+        inv = np.uint64(pow(int(_P), -1, 1 << 64))
+        with np.errstate(over="ignore"):
+            _POWERS["p"] = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _P)], dtype=np.uint64)
+            _POWERS["i"] = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, inv)], dtype=np.uint64)
+    return _POWERS["p"][:n], _POWERS["i"][:n]
+
+
+def _char_mask(cp: np.ndarray, ascii_table: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
+    """test(chr(c)) for every code point: a table for ASCII, one call per distinct other one."""
+    if cp.dtype == np.uint8:
+        return ascii_table[cp]
+    out = np.zeros(len(cp), dtype=bool)
+    low = cp < 128
+    out[low] = ascii_table[cp[low]]
+    if not low.all():
+        uniq, inv = np.unique(cp[~low], return_inverse=True)
+        out[~low] = np.array([test(chr(c)) for c in uniq.tolist()])[inv]
+    return out
+
+
+def _word_mask(cp: np.ndarray) -> np.ndarray:
+    """Where the code points are `\\w` characters (str.isalnum() or '_', as Python's re)."""
+    return _char_mask(cp, _ASCII_WORD, str.isalnum)
+
+
+def _space_mask(cp: np.ndarray) -> np.ndarray:
+    """Where the code points are not whitespace (str.split()'s separators)."""
+    return _char_mask(cp, _ASCII_TOKEN, lambda c: not c.isspace())
+
+
+def _chunk_tokens(
+    texts: Sequence[str], seed: int, scratch: list[np.ndarray], spaced: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(token hash, title index) of the `\\w+` tokens (and whitespace tokens) of the casefolded texts."""
+    s = "\n".join(t.replace("\n", " ") for t in texts).casefold()
+    if s.isascii():
+        cp = np.frombuffer(s.encode("ascii"), dtype=np.uint8)
+    else:
+        cp = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = len(cp)
+    if not n:
+        return [(np.zeros(0, np.uint64), np.zeros(0, np.int64))] * (1 + spaced)
+    pw, ipw = _powers(n)
+    with np.errstate(over="ignore"):
+        # one reused buffer: fresh 30 MB arrays per chunk cost more in page faults than the maths
+        if len(scratch[0]) < n:
+            scratch[0] = np.empty(max(n, _CHUNK_CHARS * 2), dtype=np.uint64)
+        csum = scratch[0][:n]
+        np.copyto(csum, cp, casting="unsafe")
+        csum *= pw  # word characters are never 0: cp itself is the digit of the polynomial
+        np.cumsum(csum, out=csum)
+    newlines = np.flatnonzero(cp == 10)
+    out = []
+    for mask in [_word_mask(cp)] + ([_space_mask(cp)] if spaced else []):
+        edge = np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        start = np.flatnonzero(edge == 1)
+        end = np.flatnonzero(edge == -1) - 1  # inclusive
+        with np.errstate(over="ignore"):
+            before = np.where(start > 0, csum[np.maximum(start - 1, 0)], np.uint64(0))
+            h = (csum[end] - before) * ipw[start]
+            h ^= (end - start + 1).astype(np.uint64) * _M2 + np.uint64(seed & (2**64 - 1))
+            out.append((_mix(h), np.searchsorted(newlines, start)))
+    return out
+
+
+def token_hashes(
+    texts: Sequence[str], seed: int = 0, spaced: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(64-bit token hashes, tokens per title)] for `\\w+` tokens (and whitespace tokens)."""
+    parts: list[list[np.ndarray]] = [[] for _ in range(1 + spaced)]
+    counts = [np.zeros(len(texts), dtype=np.int64) for _ in range(1 + spaced)]
+    lo, scratch = 0, [np.zeros(0, np.uint64)]
+    while lo < len(texts):
+        hi, size = lo, 0
+        while hi < len(texts) and (size < _CHUNK_CHARS or hi == lo):
+            size += len(texts[hi]) + 1
+            hi += 1
+        for k, (h, title) in enumerate(_chunk_tokens(texts[lo:hi], seed, scratch, spaced)):
+            parts[k].append(h)
+            counts[k][lo:hi] = np.bincount(title, minlength=hi - lo)
+        lo = hi
+    return [
+        (np.concatenate(p) if p else np.zeros(0, np.uint64), c)
+        for p, c in zip(parts, counts, strict=True)
+    ]
+
+
+def _perms(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Odd multipliers and offsets of the num_perm hash functions a*x+b (mod 2**32)."""
+    rng = np.random.default_rng(seed)
+    a = (rng.integers(0, 2**31, size=num_perm, dtype=np.uint32) << np.uint32(1)) | np.uint32(1)
+    return a, rng.integers(0, 2**32, size=num_perm, dtype=np.uint32)
+
+
+def _blocks(counts: np.ndarray, step: int = 2048) -> list[tuple[int, np.ndarray]]:
+    """Rows grouped by token count (k, rows): each block is a dense (rows, k) token matrix."""
+    jobs = []
+    for k in np.unique(counts[counts > 0]).tolist():
+        rows = np.flatnonzero(counts == k)
+        jobs += [(k, rows[i : i + step]) for i in range(0, len(rows), step)]
+    return jobs
+
+
+def _minhash_block(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(m, num_perm) MinHash of an (m, k) token-hash block: a running minimum over the k columns."""
+    acc = np.empty((x.shape[0], len(a)), dtype=np.uint32)
+    tmp = np.empty_like(acc)
+    with np.errstate(over="ignore"):
+        np.multiply(x[:, :1], a, out=acc)
+        acc += b
+        for j in range(1, x.shape[1]):  # (m, num_perm) temporaries stay in cache
+            np.multiply(x[:, j : j + 1], a, out=tmp)
+            tmp += b
+            np.minimum(acc, tmp, out=acc)
+    return acc
+
+
+def signatures(
+    hashes: np.ndarray, counts: np.ndarray, num_perm: int = NUM_PERM, seed: int = 0
+) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures (empty titles: all 0xFFFFFFFF)."""
+    keys = np.full((len(counts), num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+    _each_block(hashes, counts, num_perm, seed, lambda rows, sig: keys.__setitem__(rows, sig))
+    return keys
+
+
+def _each_block(
+    hashes: np.ndarray,
+    counts: np.ndarray,
+    num_perm: int,
+    seed: int,
+    sink: Callable[[np.ndarray, np.ndarray], None],
+) -> None:
+    """Compute the signatures block by block on two threads, handing each to `sink`."""
+    a, b = _perms(num_perm, seed)
+    x = (hashes >> np.uint64(32)).astype(np.uint32)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+
+    def run(job: tuple[int, np.ndarray]) -> None:
+        """One block: gather its tokens, MinHash them, hand the result on."""
+        k, rows = job
+        sink(rows, _minhash_block(x[starts[rows][:, None] + np.arange(k)], a, b))
+
+    # numpy releases the GIL in these loops: two threads use both cores
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, _blocks(counts)))
+
+
+def lsh_keys(
+    hashes: np.ndarray,
+    counts: np.ndarray,
+    bands: int = BANDS,
+    num_perm: int = NUM_PERM,
+    seed: int = 0,
+) -> np.ndarray:
+    """(bands, n) uint32 band keys straight from the blocks (the full signature is never held)."""
+    n = len(counts)
+    keys = np.empty((bands, n), dtype=np.uint32)
+    empty = band_keys(np.full((1, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32), bands)
+    keys[:, counts == 0] = empty
+
+    def sink(rows: np.ndarray, sig: np.ndarray) -> None:
+        """Band keys of one block into their columns."""
+        keys[:, rows] = band_keys(sig, bands)
+
+    _each_block(hashes, counts, num_perm, seed, sink)
+    return keys
+
+
+def band_keys(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
+    """(bands, n) uint32 bucket keys (32 bits: a rare collision only adds a candidate to check)."""
+    n, num_perm = sig.shape
+    rows = num_perm // bands
+    block = sig[:, : bands * rows].reshape(n, bands, rows)
+    with np.errstate(over="ignore"):
+        key = np.zeros((n, bands), dtype=np.uint64)
+        for c in range(rows):
+            key = (key + block[:, :, c]) * _P
+        return np.ascontiguousarray((key >> np.uint64(32)).astype(np.uint32).T)
+
+
+def _band_pairs(key: np.ndarray) -> list[np.ndarray]:
+    """Pairs of rows sharing a bucket in one band: one sort of key<<32|row, runs of equal keys."""
+    n = len(key)
+    packed = np.sort((key.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64))
+    sk = packed >> np.uint64(32)
+    order = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    same = np.flatnonzero(sk[1:] == sk[:-1])  # row i and i+1 share a bucket
+    if not len(same):
+        return []
+    run_start = np.r_[True, same[1:] != same[:-1] + 1]
+    first = same[run_start]
+    size = np.diff(np.r_[np.flatnonzero(run_start), len(same)]) + 1
+    two = first[size == 2]
+    found = [np.stack([order[two], order[two + 1]], axis=1)]
+    for s, m in zip(first[size > 2].tolist(), size[size > 2].tolist(), strict=True):
+        members = order[s : s + m]  # sorted: the row is the low half of the sort key
+        if m > MAX_BUCKET:
+            found.append(np.stack([np.full(m - 1, members[0]), members[1:]], axis=1))
+        else:
+            iu, ju = np.triu_indices(m, k=1)
+            found.append(np.stack([members[iu], members[ju]], axis=1))
+    return found
+
+
+def candidate_pairs(keys: np.ndarray) -> np.ndarray:
+    """Unique (i, j), i < j, sharing a bucket in any band of (bands, n) keys, as (m, 2) int64."""
+    n = keys.shape[1]
+    with ThreadPoolExecutor(2) as pool:  # np.sort releases the GIL
+        found = [p for band in pool.map(_band_pairs, keys) for p in band]
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    code = np.unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in found]))
+    return np.stack([code // n, code % n], axis=1)
+
+
+@dataclass
+class NearOutcome:
+    """Which rows go and why: reason per dropped row, and (row, matched row) examples."""
+
+    keep: np.ndarray
+    conflict: np.ndarray  # dropped rows whose cluster spans labels
+    duplicate: np.ndarray  # dropped rows that repeat an earlier row of the same label
+    examples: list[tuple[str, int, int]] = field(default_factory=list)
+    candidates: int = 0
+
+
+def near_duplicates(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    threshold: float = 0.8,
+    seed: int = 0,
+    examples_per_reason: int = 5,
+    on_step: Callable[[str], None] | None = None,
+) -> NearOutcome:
+    """Clusters of word-set Jaccard >= threshold: the first of each survives; mixed-label ones go whole."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from generator.nearverify import verify_pairs
+
+    n = len(texts)
+    keep = np.ones(n, dtype=bool)
+    if n < 2:
+        return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    step = on_step or (lambda _: None)
+    step("minhash")
+    readings = token_hashes(texts, seed, spaced=True)
+    keys = lsh_keys(*readings[0], seed=seed)
+    step("lsh")
+    pairs = candidate_pairs(keys)
+    del keys
+    step("verify")
+    edges = verify_pairs(texts, pairs, readings, threshold)
+    step("clusters")
+    if not len(edges):
+        return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64), [], len(pairs))
+    i, j = edges[:, 0], edges[:, 1]
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (i, j)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    members = np.unique(edges)
+    lab_code = np.unique(np.asarray(labels, dtype=object)[members], return_inverse=True)[1]
+    mc = comp[members]
+    pair_codes = np.unique(mc.astype(np.int64) * (lab_code.max() + 1) + lab_code)
+    mixed = np.zeros(comp.max() + 1, dtype=bool)
+    per_comp = np.bincount(pair_codes // (lab_code.max() + 1), minlength=len(mixed))
+    mixed[per_comp > 1] = True
+    first = np.full(len(mixed), n, dtype=np.int64)
+    np.minimum.at(first, mc, members)
+    conflict = members[mixed[mc]]
+    duplicate = members[~mixed[mc] & (members != first[mc])]
+    keep[conflict] = False
+    keep[duplicate] = False
+    examples = _examples(conflict, duplicate, edges, comp, members, examples_per_reason)
+    return NearOutcome(keep, conflict, duplicate, examples, len(pairs))
+
+
+def _examples(
+    conflict: np.ndarray,
+    duplicate: np.ndarray,
+    edges: np.ndarray,
+    comp: np.ndarray,
+    members: np.ndarray,
+    per_reason: int,
+) -> list[tuple[str, int, int]]:
+    """The first few drops of each reason (row order) with the row each one matched."""
+    out = []
+    for j in conflict[:per_reason].tolist():
+        same = members[comp[members] == comp[j]]
+        out.append(("near_conflict", j, int(same[same != j].min())))
+    for j in duplicate[:per_reason].tolist():
+        earlier = edges[(edges[:, 1] == j), 0]
+        if not len(earlier):
+            earlier = members[comp[members] == comp[j]]
+        out.append(("near_duplicate", j, int(earlier.min())))
+    return sorted(out, key=lambda e: e[1])

@@ -1,0 +1,75 @@
+"""Exact check of LSH candidate pairs, vectorised: word-set Jaccard from per-title token-hash rows.
+
+Each title involved becomes a sorted row of its distinct token hashes (both readings of
+"word", as generator.neardup.similarity); a block of pairs is compared all-against-all in
+numpy. Pairs that pass are confirmed on the strings by similarity() itself (they are few),
+so a 64-bit hash collision can never create a match; titles with more than MAX_TOKENS tokens
+are checked on the strings directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MAX_TOKENS = 40
+_BLOCK = 1 << 21  # pair x token x token comparisons per step (bounded memory)
+
+
+def _rows(
+    hashes: np.ndarray, counts: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(len(rows), L) sorted distinct token hashes (0 = padding) and the distinct counts."""
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[rows]
+    c = np.minimum(counts[rows], MAX_TOKENS)
+    width = max(int(c.max()) if len(c) else 1, 1)
+    cols = np.arange(width)
+    valid = cols < c[:, None]
+    m = np.where(valid, hashes[np.minimum(starts[:, None] + cols, max(len(hashes) - 1, 0))], 0)
+    m.sort(axis=1)  # padding (0) first, then ascending
+    dup = np.zeros_like(valid)
+    dup[:, 1:] = (m[:, 1:] == m[:, :-1]) & (m[:, 1:] != 0)
+    m[dup] = 0
+    return m, (m != 0).sum(axis=1)
+
+
+def _jaccard(m: np.ndarray, u: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
+    """Jaccard of the row pairs (pi, pj), in blocks."""
+    out = np.empty(len(pi), dtype=np.float64)
+    width = m.shape[1]
+    step = max(1, _BLOCK // (width * width))
+    for lo in range(0, len(pi), step):
+        a, b = m[pi[lo : lo + step]], m[pj[lo : lo + step]]
+        inter = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).sum(axis=(1, 2))
+        union = u[pi[lo : lo + step]] + u[pj[lo : lo + step]] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo : lo + step] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    return out
+
+
+def verify_pairs(
+    texts: Sequence[str],
+    pairs: np.ndarray,
+    readings: list[tuple[np.ndarray, np.ndarray]],
+    threshold: float,
+) -> np.ndarray:
+    """The candidate pairs (m, 2) whose exact similarity() is at least `threshold`."""
+    from generator.neardup import similarity
+
+    if not len(pairs):
+        return pairs
+    rows = np.unique(pairs)
+    pi, pj = np.searchsorted(rows, pairs[:, 0]), np.searchsorted(rows, pairs[:, 1])
+    best = np.zeros(len(pairs))
+    long = np.zeros(len(pairs), dtype=bool)
+    for hashes, counts in readings:
+        m, u = _rows(hashes, counts, rows)
+        best = np.maximum(best, _jaccard(m, u, pi, pj))
+        too_long = counts[rows] > MAX_TOKENS
+        long |= too_long[pi] | too_long[pj]
+    maybe = np.flatnonzero((best >= threshold - 1e-9) | long)
+    sure = [
+        k for k in maybe.tolist() if similarity(texts[pairs[k, 0]], texts[pairs[k, 1]]) >= threshold
+    ]
+    return pairs[np.array(sure, dtype=np.int64)].reshape(-1, 2)
