@@ -22,6 +22,7 @@ from distributed import Client, LocalCluster, get_worker
 from generator.calls import CallMeta, CallOutcome, run_call
 from generator.items import TitleforgeError
 from generator.neardup import SIGNATURES, minhash_signatures
+from generator.nearfast import LSH_KEYS, title_lsh_keys
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import PlannedCall
 
@@ -124,6 +125,32 @@ def minhash_partition(packed: str, seed: int) -> np.ndarray:
     return minhash_signatures(unpack(packed), seed=seed)
 
 
+def lsh_partition(packed: str, seed: int) -> np.ndarray:
+    """Run on a worker: near-dedupe band keys of one partition of titles (one packed string)."""
+    return title_lsh_keys(packed.split(_TITLE_SEP) if packed else [], seed)
+
+
+class ClusterKeys:
+    """Near-dedupe's MinHash/LSH keys mapped over partitions of titles; the same array as locally."""
+
+    def __init__(self, client: Client, min_rows: int = 5_000) -> None:
+        """Partitions of at least `min_rows` titles, at most two per worker (CPU work)."""
+        self.client, self.min_rows = client, min_rows
+        self.max_parts = 2 * (len(client.nthreads()) or 1)
+
+    def __call__(self, texts: Sequence[str], seed: int = 0) -> np.ndarray:
+        """(bands, n) keys of `texts`, column for column, computed on the workers."""
+        n = len(texts)
+        parts = max(1, min(-(-n // self.min_rows), self.max_parts))
+        size = -(-n // parts) or 1
+        # cleaned titles hold no control characters: one separator-joined string per partition
+        chunks = self.client.scatter(
+            [_TITLE_SEP.join(texts[i : i + size]) for i in range(0, n, size)]
+        )
+        futures = self.client.map(lsh_partition, chunks, seed=seed, pure=False)
+        return np.concatenate(self.client.gather(futures), axis=1)
+
+
 class ClusterSigner:
     """MinHash signatures mapped over partitions on the cluster; the same array as one local call."""
 
@@ -219,9 +246,11 @@ def scale_out(address: str, backend: OllamaBackend, concurrency: int) -> Iterato
     with dask_client(address, threads_per_worker=threads) as client:
         _need_workers(client, address)
         token = SIGNATURES.set(ClusterSigner(client))
+        keys_token = LSH_KEYS.set(ClusterKeys(client))
         caller = ClusterCaller(client, backend)
         try:
             yield caller
         finally:
             caller.close()
+            LSH_KEYS.reset(keys_token)
             SIGNATURES.reset(token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,6 +210,17 @@ def lsh_keys(
     return keys
 
 
+def title_lsh_keys(texts: Sequence[str], seed: int = 0) -> np.ndarray:
+    """(bands, n) band keys of the titles' word sets; each column depends on its title only."""
+    return lsh_keys(*token_hashes(texts, seed)[0], seed=seed)
+
+
+# A Dask cluster takes over the MinHash/LSH step (generator/cluster.py): columns are independent
+LSH_KEYS: ContextVar[Callable[[Sequence[str], int], np.ndarray] | None] = ContextVar(
+    "LSH_KEYS", default=None
+)
+
+
 def band_keys(sig: np.ndarray, bands: int = BANDS) -> np.ndarray:
     """(bands, n) uint32 bucket keys (32 bits: a rare collision only adds a candidate to check)."""
     n, num_perm = sig.shape
@@ -289,7 +301,8 @@ def near_duplicates(
     step = on_step or (lambda _: None)
     step("minhash")
     readings = token_hashes(texts, seed, spaced=True)
-    keys = lsh_keys(*readings[0], seed=seed)
+    remote = LSH_KEYS.get()
+    keys = remote(texts, seed) if remote else lsh_keys(*readings[0], seed=seed)
     step("lsh")
     pairs = candidate_pairs(keys)
     del keys

@@ -15,8 +15,9 @@ from distributed import Client, LocalCluster, get_task_stream
 from typer.testing import CliRunner
 
 from flows.cli import app
-from generator.cluster import ClusterSigner, assigned_host
+from generator.cluster import ClusterKeys, ClusterSigner, assigned_host
 from generator.neardup import minhash_signatures, token_set
+from generator.nearfast import lsh_keys, title_lsh_keys, token_hashes
 from generator.prompting import plan_call
 from generator.spec import load_spec
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
@@ -104,6 +105,7 @@ def test_two_workers_and_two_ollamas_make_the_single_process_dataset(
     # and the near-dedupe MinHash ran there too
     ran = Counter(task["key"].split("-")[0] for task in stream.data)
     assert ran["llm_call"] == len(rows) and ran["minhash_partition"] >= 1
+    assert ran["lsh_partition"] >= 1  # near-dedupe's own MinHash/LSH step
 
 
 def test_a_cluster_run_resumes_a_single_process_run(cluster: Client, tmp_path: Path) -> None:
@@ -139,6 +141,23 @@ def test_minhash_over_partitions_on_the_workers_equals_one_local_call(cluster: C
     assert np.array_equal(got, minhash_signatures(sets, seed=11))
     assert not np.array_equal(got, minhash_signatures(sets, seed=12))  # the seed reaches workers
     parts = [task for task in stream.data if task["key"].startswith("minhash_partition")]
+    assert len(parts) == 4 and {task["worker"] for task in parts} == set(cluster.nthreads())
+
+
+def test_near_dedupe_keys_over_partitions_on_the_workers_equal_one_local_call(
+    cluster: Client,
+) -> None:
+    """Near-dedupe's band keys mapped over partitions on both workers: the same array, column for column."""
+    import random
+
+    rng = random.Random(5)
+    titles = [make_title(rng.choice(["clickbait", "factual"]), rng) for _ in range(400)]
+    with get_task_stream(cluster) as stream:
+        got = ClusterKeys(cluster, min_rows=25)(titles, 11)
+    assert np.array_equal(got, title_lsh_keys(titles, 11))
+    assert np.array_equal(got, lsh_keys(*token_hashes(titles, 11, spaced=True)[0], seed=11))
+    assert not np.array_equal(got, title_lsh_keys(titles, 12))  # the seed reaches the workers
+    parts = [task for task in stream.data if task["key"].startswith("lsh_partition")]
     assert len(parts) == 4 and {task["worker"] for task in parts} == set(cluster.nthreads())
 
 
