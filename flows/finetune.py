@@ -167,15 +167,19 @@ def _finetune(config: FinetuneConfig, workdir: Path) -> dict[str, Any]:
     log.info("Verdict %s: %s", verdict["verdict"], "; ".join(verdict["reasons"]))
     # every result is on disk before the push: a failed push must not lose them
     full = push_unless_overfit(config, workdir, merge_report(workdir, report))
-    name = task_of(workdir)
+    publish_training_report(workdir, full, "Training and real-data report")
+    publish_tables(task_of(workdir), full, ("per-label",))
+    return full
+
+
+def publish_training_report(workdir: Path, full: dict[str, Any], description: str) -> None:
+    """The training report artifact, under the task's one stable key (every model kind)."""
     publish_report(
-        task_key(name, "training-report"),
+        task_key(task_of(workdir), "training-report"),
         render_report_md(full),
-        "Training and real-data report",
+        description,
         images_from=workdir,
     )
-    publish_tables(name, full, ("per-label",))
-    return full
 
 
 def push_unless_overfit(

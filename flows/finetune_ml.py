@@ -7,9 +7,8 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import publish_report, task_key, task_of
 from flows.plain import run_logger, task
-from flows.report import merge_report, render_report_md
+from flows.report import merge_report
 from training import multilabel as ml
 from training import pipeline as steps
 from training.config import FinetuneConfig
@@ -63,15 +62,10 @@ def finetune_multilabel(config: FinetuneConfig, workdir: Path) -> dict[str, Any]
     )
     # loss curves and the model card (no confusion matrix: a title has several labels)
     report["plots"] = steps.write_outputs(config, data, info, report)
-    from flows.finetune import export_task, push_unless_overfit
+    from flows.finetune import export_task, publish_training_report, push_unless_overfit
 
     if config.onnx:
         report["onnx"] = export_task(config)
     full = push_unless_overfit(config, workdir, merge_report(workdir, report))
-    publish_report(
-        task_key(task_of(workdir), "training-report"),
-        render_report_md(full),
-        "Multi-label training report",
-        images_from=workdir,
-    )
+    publish_training_report(workdir, full, "Multi-label training report")
     return full

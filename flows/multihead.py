@@ -8,10 +8,10 @@ from typing import Any
 
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import publish_report, task_key, task_of
-from flows.finetune import training_progress
+from flows.artifacts import task_of
+from flows.finetune import publish_training_report, training_progress
 from flows.plain import flow, run_logger, task
-from flows.report import merge_report, render_report_md
+from flows.report import merge_report
 from flows.rounds import round_tags
 from training import multihead_pipeline as steps
 from training.multihead_config import MultiHeadConfig
@@ -86,12 +86,7 @@ def multihead(config: MultiHeadConfig) -> dict[str, Any]:
                 rep["overfitting"]["verdict"],
             )
         full = merge_report(workdir, report)
-        publish_report(
-            task_key(task_of(workdir), "training-report"),
-            render_report_md(full),
-            "Multi-head training and real-data report",
-            images_from=workdir,
-        )
+        publish_training_report(workdir, full, "Multi-head training and real-data report")
         return full
 
 
