@@ -44,9 +44,12 @@ def dataset_hash(dataset: str) -> str:
 
 def training_identity(config: FinetuneConfig) -> dict[str, Any]:
     """The training options plus the dataset's content hash, as stored with a finished model."""
-    return {k: getattr(config, k) for k in TRAINING_KEYS} | {
-        "dataset_hash": dataset_hash(config.dataset)
-    }
+    from training.device import choose_precision, detect
+
+    ident = {k: getattr(config, k) for k in TRAINING_KEYS}
+    # the arithmetic that actually runs: `auto` on a CPU is fp32, as models trained before it
+    ident["precision"] = choose_precision(config.precision, detect())
+    return ident | {"dataset_hash": dataset_hash(config.dataset)}
 
 
 def stale_reason(config: FinetuneConfig, info: dict[str, Any] | None) -> str | None:
