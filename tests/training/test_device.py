@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.fakes.tiny import make_dataset_dict
 from training.config import FinetuneConfig
 from training.device import Hardware, choose_precision, detect, onnx_providers
 from training.trainer import training_arguments
@@ -58,25 +57,21 @@ def test_without_cuda_training_runs_on_the_cpu_in_fp32(tmp_path: Path) -> None:
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_trains_and_predicts_on_cuda(tiny_albert: Path, tmp_path: Path) -> None:
-    """With CUDA: training autocasts (bf16 or fp16) on the GPU; Predictor runs there too."""
-    from training import pipeline as steps
+def test_trains_and_predicts_on_cuda(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """With CUDA: training autocasts (bf16 or fp16) on the GPU; Predictor runs there too.
+
+    `tiny_model_dir` is trained by `titleforge train`'s steps with the default config, so on a
+    CUDA machine it was trained on the GPU with the arguments checked here.
+    """
     from training.predict import Predictor
 
-    make_dataset_dict().save_to_disk(str(tmp_path / "dataset"))
-    cfg = FinetuneConfig(
-        dataset=str(tmp_path / "dataset"),
-        workdir=str(tmp_path),
-        base_model=str(tiny_albert),
-        epochs=6,
-        batch_size=16,
-        learning_rate=3e-3,
-        early_stopping_patience=0,
-    )
+    cfg = FinetuneConfig(dataset=str(tmp_path), workdir=str(tmp_path))
     args = training_arguments(cfg, 100, tmp_path / "out")
-    assert args.device.type == "cuda" and (args.bf16 or args.fp16)
-    steps.train_and_save(cfg, steps.load_data(cfg))
-    pred = Predictor(tmp_path / "model")
+    assert args.device.type == "cuda" and (args.bf16 or args.fp16) and not args.use_cpu
+    pred = Predictor(tiny_model_dir)
     assert pred.device.type == "cuda" and pred.autocast_dtype in (torch.bfloat16, torch.float16)
-    labels = [lb for lb, _ in pred.predict(["council approves road budget after vote"] * 3)]
-    assert labels == ["factual"] * 3
+    titles = [
+        "council approves road budget after vote",
+        "you won't believe what this mom did with rent",
+    ]
+    assert [lb for lb, _ in pred.predict(titles)] == ["factual", "clickbait"]
