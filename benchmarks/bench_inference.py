@@ -200,7 +200,7 @@ def main() -> None:
             "titles/s",
             "agree w/ pipeline",
             "agree w/ PyTorch",
-            "agree w/ fp32 ONNX (6,000 real dev)",
+            "agree w/ fp32 ONNX, real dev",
             "peak RSS MB",
             "ratio",
             "vs fp32 ONNX",
