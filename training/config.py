@@ -136,10 +136,10 @@ class FinetuneConfig(BaseModel):
         description="Also write the ONNX export beside the model, so `titleforge predict` "
         "answers in under a second (no torch).",
     )
-    precision: Literal["auto", "fp32", "bf16"] = Field(
-        "fp32",
-        description="Training arithmetic: bf16 autocast, fp32, or auto (bf16 where the GPU or "
-        "CPU computes it natively, e.g. AVX512-BF16/AMX).",
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="Training arithmetic: auto (bf16 autocast on a CUDA GPU, fp16 on GPUs "
+        "without bf16; fp32 on a CPU), fp32, bf16 or fp16 (GPU only).",
     )
     license: str = Field(
         "apache-2.0",

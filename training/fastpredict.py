@@ -39,7 +39,7 @@ def stale_message(model_dir: Path, engine: str) -> str:
 
 
 class OnnxLite:
-    """An ONNX export on ONNX Runtime (CPU), tokenised by the `tokenizers` library."""
+    """An ONNX export on ONNX Runtime (CUDA if available, else CPU), tokenised by the `tokenizers` library."""
 
     def __init__(
         self,
@@ -61,7 +61,11 @@ class OnnxLite:
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        from training.device import onnx_providers
+
+        # CUDA when the installed runtime has it (onnxruntime-gpu), else CPU
+        providers = onnx_providers(ort.get_available_providers())
+        self.session = ort.InferenceSession(str(path), opts, providers=providers)
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         # the saved file may carry padding/truncation settings of its own; ours are explicit
         self.tokenizer.no_padding()

@@ -74,6 +74,7 @@ class Predictor(BatchPredictor):
             path, use_safetensors=True, trust_remote_code=False
         )
         self.model.to(self.device).eval()
+        self.autocast_dtype = autocast_dtype(self.device.type)
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         self.batch_size, self.max_length = batch_size, max_length
         # multi-label (BCE) models: independent sigmoid scores, and thresholds once tuned
@@ -85,13 +86,26 @@ class Predictor(BatchPredictor):
     @torch.inference_mode()
     def batch_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Class probabilities of one padded batch of token ids."""
-        logits = self.model(
-            input_ids=torch.from_numpy(input_ids).to(self.device),
-            attention_mask=torch.from_numpy(attention_mask).to(self.device),
-        ).logits.float()
+        # on a GPU, autocast in the arithmetic training would choose (bf16, or fp16 without it)
+        with torch.autocast(
+            self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        ):
+            logits = self.model(
+                input_ids=torch.from_numpy(input_ids).to(self.device),
+                attention_mask=torch.from_numpy(attention_mask).to(self.device),
+            ).logits.float()
         if self.multi_label:
             return torch.sigmoid(logits).cpu().numpy()
         return torch.softmax(logits, dim=-1).cpu().numpy()
+
+
+def autocast_dtype(device_type: str) -> torch.dtype | None:
+    """bf16/fp16 autocast for prediction on CUDA (as training.device chooses), None on a CPU."""
+    if device_type != "cuda":
+        return None
+    from training.device import choose_precision, detect
+
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[choose_precision("auto", detect())]
 
 
 def open_model(

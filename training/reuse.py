@@ -48,8 +48,13 @@ def dataset_hash(dataset: str) -> str:
 
 def training_identity(config: FinetuneConfig) -> dict[str, Any]:
     """The training options plus the dataset's content hash, as stored with a finished model."""
+    from training.device import choose_precision, detect
+
     keys = [k for k in TRAINING_KEYS if HEAD_ONLY_KEYS.get(k, config.head) == config.head]
-    return {k: getattr(config, k) for k in keys} | {"dataset_hash": dataset_hash(config.dataset)}
+    ident = {k: getattr(config, k) for k in keys}
+    # the arithmetic that actually runs: `auto` on a CPU is fp32, as models trained before it
+    ident["precision"] = choose_precision(config.precision, detect())
+    return ident | {"dataset_hash": dataset_hash(config.dataset)}
 
 
 def stale_reason(config: FinetuneConfig, info: dict[str, Any] | None) -> str | None:

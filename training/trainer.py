@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from datasets import DatasetDict
 from transformers import (
     DataCollatorWithPadding,
@@ -25,8 +24,9 @@ from transformers import (
 )
 
 from training.config import FinetuneConfig
+from training.device import choose_precision, detect
 from training.metrics_multilabel import training_metric_fn
-from training.model import bf16_supported, load_classifier, load_tokenizer, tokenize
+from training.model import load_classifier, load_tokenizer, tokenize
 
 LogFn = Callable[[dict[str, float], int, int], None]
 
@@ -78,6 +78,8 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
     steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))
     eval_steps = max(1, steps_per_epoch // config.evals_per_epoch)
     total = math.ceil(steps_per_epoch * config.epochs)
+    hw = detect()
+    precision = choose_precision(config.precision, hw)
     return TrainingArguments(
         output_dir=str(out_dir),
         num_train_epochs=config.epochs,
@@ -101,9 +103,11 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
         train_sampling_strategy="group_by_length",
         seed=config.seed,
         data_seed=config.seed,
-        bf16=bf16_supported(config.precision),
+        # autocast as training.device chooses it: bf16/fp16 on CUDA, fp32 on a CPU unless asked
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         # bf16 autocast on a CPU: transformers wants to be told the CPU is meant
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=not hw.cuda,
         # one fused kernel for the AdamW update instead of a loop over tensors (CPU too, torch>=2.4)
         optim="adamw_torch_fused",
         report_to="none",
