@@ -142,13 +142,6 @@ def train_multihead(
     sched = get_linear_schedule_with_warmup(opt, warmup, total)
     key = "eval_loss" if config.metric_for_best == "loss" else f"eval_{config.metric_for_best}"
     better = (lambda a, b: a < b) if config.metric_for_best == "loss" else (lambda a, b: a > b)
-    worst = float("inf") if config.metric_for_best == "loss" else float("-inf")
-
-    def head_key(task: str) -> str:
-        """One head's validation metric in `validate`'s output."""
-        return f"eval_{task}_{key.removeprefix('eval_')}"
-
-    head_best: dict[str, float] = {}
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     waited, step, seen, losses = 0, 0, 0, []
@@ -180,18 +173,13 @@ def train_multihead(
             history.append(metrics | {"step": step, "epoch": round(step / per_epoch, 3)})
             if on_log:
                 on_log(metrics, step, total)
-            # patience runs out only when no head improves: a head that has learnt its task
-            # (clickbait at 0.97) must not stop one that is still learning (news_topic)
-            improved = [
-                t for t in model.tasks if better(metrics[head_key(t)], head_best.get(t, worst))
-            ]
-            head_best |= {t: metrics[head_key(t)] for t in improved}
-            waited = 0 if improved else waited + 1
             if best is None or better(metrics[key], best[0]):
                 state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                best = (metrics[key], step, state)
-            elif config.early_stopping_patience and waited >= config.early_stopping_patience:
-                break
+                best, waited = (metrics[key], step, state), 0
+            else:
+                waited += 1
+                if config.early_stopping_patience and waited >= config.early_stopping_patience:
+                    break
     runtime = time.perf_counter() - t0
     if best is not None:
         model.load_state_dict(best[2])
@@ -215,8 +203,8 @@ def train_multihead(
     if ended["stopped_early"] and best is not None:
         ended["reason"] = (
             f"validation {key.removeprefix('eval_')} (mean over heads) reached {best[0]:.4g} at "
-            f"step {best[1]}, and no head's own {key.removeprefix('eval_')} improved in the last "
-            f"{config.early_stopping_patience} evaluation(s)"
+            f"step {best[1]} and did not improve in the next {config.early_stopping_patience} "
+            "evaluation(s)"
         )
     return (
         model,
