@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 # TITLEFORGE_REAL_DIR points git worktrees (whose parent is not the checkout) at the shared data.
 REAL_DIR = Path(os.environ.get("TITLEFORGE_REAL_DIR", REPO.parent / "shared" / "data" / "real"))
+# what a saved model folder may hold: weights, JSON, the tokenizer, the card, the ONNX export
+# (no pickle: .bin, .pkl, .pt)
+SAFE_MODEL_SUFFIXES = {".onnx", ".json", ".safetensors", ".txt", ".md", ""}
 
 
 @pytest.fixture()
