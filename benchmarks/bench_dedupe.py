@@ -36,7 +36,7 @@ def _titles(n: int, seed: int) -> tuple[list[str], list[tuple[int, int]]]:
 
 def ours(titles: list[str]) -> set[int]:
     """Rows titleforge's near-dedupe drops (the near step alone, like the libraries)."""
-    from generator.nearfast import near_duplicates
+    from generator.nearclusters import near_duplicates
 
     return set(
         map(
@@ -87,7 +87,7 @@ def rensa_side(titles: list[str]) -> set[int]:
 def pipeline(titles: list[str]) -> set[int]:
     """titleforge end to end: clean + exact + near, the code path of `titleforge dedupe`."""
     from generator.fastclean import clean_exact
-    from generator.nearfast import near_duplicates
+    from generator.nearclusters import near_duplicates
     from generator.spec import CleanOptions
 
     labels = [""] * len(titles)

@@ -127,7 +127,7 @@ def dedupe_frame(
 ) -> tuple[Any, DedupeSummary]:
     """Clean, exact- and near-dedupe the `text` column: the pipeline's functions, file rows in."""
     from generator.fastclean import clean_exact
-    from generator.nearfast import near_duplicates
+    from generator.nearclusters import near_duplicates
     from generator.spec import CleanOptions, load_spec
 
     spec = load_spec(opts.task) if opts.task else None

@@ -167,7 +167,7 @@ def near_dedupe(
     items: Sequence[Title], *, threshold: float = 0.8, seed: int = 0, examples_per_reason: int = 5
 ) -> NearDedupeResult:
     """Drop near duplicates: the first of each cluster survives; clusters spanning labels go whole."""
-    from generator.nearfast import near_duplicates
+    from generator.nearclusters import near_duplicates
 
     out = near_duplicates(
         [t.text for t in items],

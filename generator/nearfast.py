@@ -3,7 +3,8 @@
 Every step works on whole arrays: the casefolded batch is read as code points, `\\w+` runs are
 hashed with a polynomial rolling hash (no Python string per token), signatures are computed for
 all titles with the same token count at once, band buckets are found by sorting, and only
-candidate pairs are checked with the exact word-set Jaccard of generator.neardup.similarity.
+candidate pairs are checked with the exact word-set Jaccard of generator.neardup.similarity
+(generator.nearverify) and grouped into clusters (generator.nearclusters).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -266,87 +266,3 @@ def candidate_pairs(keys: np.ndarray) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     code = np.unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in found]))
     return np.stack([code // n, code % n], axis=1)
-
-
-@dataclass
-class NearOutcome:
-    """Which rows go and why: reason per dropped row, and (row, matched row) examples."""
-
-    keep: np.ndarray
-    conflict: np.ndarray  # dropped rows whose cluster spans labels
-    duplicate: np.ndarray  # dropped rows that repeat an earlier row of the same label
-    examples: list[tuple[str, int, int]] = field(default_factory=list)
-    candidates: int = 0
-
-
-def near_duplicates(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    *,
-    threshold: float = 0.8,
-    seed: int = 0,
-    examples_per_reason: int = 5,
-    on_step: Callable[[str], None] | None = None,
-) -> NearOutcome:
-    """Clusters of word-set Jaccard >= threshold: the first of each survives; mixed-label ones go whole."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    from generator.nearverify import verify_pairs
-
-    n = len(texts)
-    keep = np.ones(n, dtype=bool)
-    if n < 2:
-        return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    step = on_step or (lambda _: None)
-    step("minhash")
-    readings = token_hashes(texts, seed, spaced=True)
-    remote = LSH_KEYS.get()
-    keys = remote(texts, seed) if remote else lsh_keys(*readings[0], seed=seed)
-    step("lsh")
-    pairs = candidate_pairs(keys)
-    del keys
-    step("verify")
-    edges = verify_pairs(texts, pairs, readings, threshold)
-    step("clusters")
-    if not len(edges):
-        return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64), [], len(pairs))
-    i, j = edges[:, 0], edges[:, 1]
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (i, j)), shape=(n, n))
-    _, comp = connected_components(graph, directed=False)
-    members = np.unique(edges)
-    lab_code = np.unique(np.asarray(labels, dtype=object)[members], return_inverse=True)[1]
-    mc = comp[members]
-    pair_codes = np.unique(mc.astype(np.int64) * (lab_code.max() + 1) + lab_code)
-    mixed = np.zeros(comp.max() + 1, dtype=bool)
-    per_comp = np.bincount(pair_codes // (lab_code.max() + 1), minlength=len(mixed))
-    mixed[per_comp > 1] = True
-    first = np.full(len(mixed), n, dtype=np.int64)
-    np.minimum.at(first, mc, members)
-    conflict = members[mixed[mc]]
-    duplicate = members[~mixed[mc] & (members != first[mc])]
-    keep[conflict] = False
-    keep[duplicate] = False
-    examples = _examples(conflict, duplicate, edges, comp, members, examples_per_reason)
-    return NearOutcome(keep, conflict, duplicate, examples, len(pairs))
-
-
-def _examples(
-    conflict: np.ndarray,
-    duplicate: np.ndarray,
-    edges: np.ndarray,
-    comp: np.ndarray,
-    members: np.ndarray,
-    per_reason: int,
-) -> list[tuple[str, int, int]]:
-    """The first few drops of each reason (row order) with the row each one matched."""
-    out = []
-    for j in conflict[:per_reason].tolist():
-        same = members[comp[members] == comp[j]]
-        out.append(("near_conflict", j, int(same[same != j].min())))
-    for j in duplicate[:per_reason].tolist():
-        earlier = edges[(edges[:, 1] == j), 0]
-        if not len(earlier):
-            earlier = members[comp[members] == comp[j]]
-        out.append(("near_duplicate", j, int(earlier.min())))
-    return sorted(out, key=lambda e: e[1])

@@ -8,8 +8,8 @@ import pytest
 
 from generator.clean import clean_title, normalise_key
 from generator.fastclean import clean_many, exact_keys, plain_mask
+from generator.nearclusters import near_duplicates
 from generator.neardup import similarity
-from generator.nearfast import near_duplicates
 from generator.spec import CleanOptions
 
 WORDS = [
