@@ -27,7 +27,12 @@ from generator.card import CardInfo, render_card
 from generator.curate import Curator
 from generator.dataset import build_dataset_dict, content_hash, parquet_files, save_dataset
 from generator.fingerprint import read_fingerprint
-from generator.generate import GenerationResult, dataset_summary, generate_titles
+from generator.generate import (
+    GenerationResult,
+    dataset_summary,
+    default_max_calls,
+    generate_titles,
+)
 from generator.hub import push_dataset, tag_revision
 from generator.items import Title, TitleforgeError
 from generator.multilabel import iterative_split, label_counts
@@ -38,6 +43,15 @@ from generator.spec import TaskSpec, load_spec
 
 
 @task(name="load-spec", cache_policy=NO_CACHE)
+def call_budget(config: GenerateConfig, spec: TaskSpec) -> int | None:
+    """--max-calls, or for the embedded 135M model a budget sized to its low yield."""
+    if config.max_calls is not None or config.llm != "embedded":
+        return config.max_calls  # None: generate_titles sizes it from the quota
+    from generator.embedded import YIELD_MARGIN
+
+    return default_max_calls(spec, config.per_label, margin=YIELD_MARGIN)
+
+
 def load_spec_task(task_name: str) -> TaskSpec:
     """Load and validate the task spec."""
     return load_spec(task_name)
@@ -96,7 +110,7 @@ def generate_titles_task(
             per_label=config.per_label,
             seed=config.seed,
             concurrency=concurrency,
-            max_calls=config.max_calls,
+            max_calls=call_budget(config, spec),
             curate=curator,
             on_progress=on_progress if bar.active else None,
             show_progress=True,  # a bar only on a terminal: never in a worker or the UI

@@ -48,10 +48,10 @@ class GenerationResult:
     kept_rate: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def default_max_calls(spec: TaskSpec, per_label: int) -> int:
-    """A budget that survives a 6x worse yield than asked for, but stops a broken prompt."""
+def default_max_calls(spec: TaskSpec, per_label: int, margin: int = 6) -> int:
+    """A budget that survives a `margin` times worse yield than asked for, but stops a broken prompt."""
     per_call = max(1, spec.titles_per_call)
-    return -(-per_label * len(spec.labels) // per_call) * 6 + 20
+    return -(-per_label * len(spec.labels) // per_call) * margin + 20
 
 
 def select_quota(items: Sequence[Title], labels: Sequence[str], per_label: int) -> list[Title]:

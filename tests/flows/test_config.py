@@ -61,3 +61,18 @@ def test_advice_names_deployment_parameters_inside_a_deployment() -> None:
     assert "pass `model` (a deployment parameter)" in out
     assert "raise `timeout_s` (a deployment parameter)" in out
     assert "another `workdir` (a deployment parameter)" in out and "`ollama pull phi3`" in out
+
+
+def test_the_embedded_models_call_budget_covers_its_measured_yield() -> None:
+    """SmolLM2-135M kept 24 clickbait titles from 40 calls of 10: the budget must outlast that."""
+    from flows.generate import call_budget
+    from generator.spec import load_spec
+
+    spec = load_spec("clickbait")
+    embedded = GenerateConfig(workdir="runs/x", llm="embedded", per_label=30)
+    # the measured worst label: 0.6 kept titles per call, for both labels
+    needed = 2 * -(-30 * 40 // 24)
+    assert call_budget(embedded, spec) >= 1.5 * needed
+    assert call_budget(GenerateConfig(workdir="runs/x", per_label=30), spec) is None  # quota-sized
+    explicit = GenerateConfig(workdir="runs/x", llm="embedded", per_label=30, max_calls=7)
+    assert call_budget(explicit, spec) == 7  # the user's --max-calls wins
