@@ -42,7 +42,6 @@ from generator.prompting import prompt_id
 from generator.spec import TaskSpec, load_spec
 
 
-@task(name="load-spec", cache_policy=NO_CACHE)
 def call_budget(config: GenerateConfig, spec: TaskSpec) -> int | None:
     """--max-calls, or for the embedded 135M model a budget sized to its low yield."""
     if config.max_calls is not None or config.llm != "embedded":
@@ -52,6 +51,7 @@ def call_budget(config: GenerateConfig, spec: TaskSpec) -> int | None:
     return default_max_calls(spec, config.per_label, margin=YIELD_MARGIN)
 
 
+@task(name="load-spec", cache_policy=NO_CACHE)
 def load_spec_task(task_name: str) -> TaskSpec:
     """Load and validate the task spec."""
     return load_spec(task_name)
