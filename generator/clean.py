@@ -170,8 +170,7 @@ def exact_dedupe(items: Iterable[Title]) -> tuple[list[Title], Counter[str]]:
     from generator.fastclean import exact_dedupe_indices  # it imports this module
 
     items = list(items)
-    # multi-label titles compare label sets: one string per set, so the key stays hashable text
-    keys = [k if isinstance(k, str) else "\x1f".join(k) for k in (t.label_key for t in items)]
+    keys = [t.label_key for t in items]  # multi-label titles compare their label sets
     kept, dropped = exact_dedupe_indices([t.text for t in items], keys)
     return [items[i] for i in kept.tolist()], dropped
 

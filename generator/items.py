@@ -19,9 +19,9 @@ class Title:
     labels: tuple[str, ...] = ()
 
     @property
-    def label_key(self) -> str | tuple[str, ...]:
-        """What two copies of a title must agree on: the label, or the label set."""
-        return tuple(sorted(self.labels)) if self.labels else self.label
+    def label_key(self) -> str:
+        """What two copies of a title must agree on: the label, or the label set (one string)."""
+        return "\x1f".join(sorted(self.labels)) if self.labels else self.label
 
 
 class TitleforgeError(Exception):

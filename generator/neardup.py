@@ -171,8 +171,7 @@ def near_dedupe(
 
     out = near_duplicates(
         [t.text for t in items],
-        # multi-label titles compare label sets: one string per set
-        [k if isinstance(k, str) else "\x1f".join(k) for k in (t.label_key for t in items)],
+        [t.label_key for t in items],  # multi-label titles compare their label sets
         threshold=threshold,
         seed=seed,
         examples_per_reason=examples_per_reason,
