@@ -8,7 +8,7 @@ import sys
 from rich.markup import escape
 
 # Each module registers its commands on the shared app when imported.
-from flows import cli_data, cli_dedupe, cli_model, cli_ops  # noqa: F401
+from flows import cli_data, cli_dedupe, cli_model, cli_ops, cli_run  # noqa: F401
 from flows.apiserver import reuse_local_server
 from flows.cli_common import app, err
 from flows.clilog import record_exception

