@@ -223,8 +223,12 @@ def exact_keys(texts: Sequence[str]) -> list[str]:
 def _keys_part(texts: Sequence[str]) -> tuple[list[str]]:
     """exact_keys of one part of the rows, in this process."""
     keys = [""] * len(texts)
-    ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
-    joined = "\n".join(texts[i] for i in ascii_idx)
+    joined = "\n".join(texts)
+    if joined.isascii():  # the usual case: no per-title test needed
+        ascii_idx = list(range(len(texts)))
+    else:
+        ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
+        joined = "\n".join(texts[i] for i in ascii_idx)
     if joined.count("\n") != len(ascii_idx) - 1:  # a newline inside a title: per title
         ascii_idx, joined = [], ""
     if ascii_idx:
@@ -283,12 +287,14 @@ def clean_exact(
     # one pass per part on both cores: each worker cleans its rows and keys what survives
     cleaned, reasons, keys = joined(fork_map(_clean_key_part, texts, opts, label_names))
     dropped: Counter[str] = Counter(r or "rejected" for r in reasons if r is not None)
-    ok = [i for i, t in enumerate(cleaned) if t is not None]
     if on_step:
         on_step("exact")
-    kept, dup = exact_dedupe_indices(
-        [cleaned[i] for i in ok], [labels[i] for i in ok], [keys[i] for i in ok]
-    )
+    if dropped:
+        ok = [i for i, t in enumerate(cleaned) if t is not None]
+        cleaned_ok, labels_ok, keys_ok = ([x[i] for i in ok] for x in (cleaned, labels, keys))
+    else:  # nothing rejected (a clean corpus): no per-row selection
+        ok, cleaned_ok, labels_ok, keys_ok = range(len(cleaned)), cleaned, labels, keys
+    kept, dup = exact_dedupe_indices(cleaned_ok, labels_ok, keys_ok)  # type: ignore[arg-type]
     dropped.update(dup)
     idx = [ok[i] for i in kept.tolist()]
     return idx, [cleaned[i] for i in idx], dropped  # type: ignore[misc]
@@ -299,6 +305,7 @@ def _clean_key_part(
 ) -> tuple[list[str | None], list[str | None], list[str | None]]:
     """Cleaned texts, reasons and exact keys (None where rejected) of one part of the rows."""
     cleaned, reasons = _clean_part(texts, opts, label_names)
-    ok = [t for t in cleaned if t is not None]
-    it = iter(_keys_part(ok)[0])
+    if not any(r is not None for r in reasons):  # nothing rejected: keys row for row
+        return cleaned, reasons, _keys_part(cleaned)[0]  # type: ignore[arg-type,return-value]
+    it = iter(_keys_part([t for t in cleaned if t is not None])[0])
     return cleaned, reasons, [None if t is None else next(it) for t in cleaned]

@@ -76,8 +76,11 @@ def _unpack(arrays: list[np.ndarray]) -> tuple[Any, ...]:
         else:
             ends = np.cumsum(lengths).tolist()
             strs = [text[e - k : e] for e, k in zip(ends, lengths.tolist(), strict=True)]
-        it = iter(strs)
-        out.append([None if gone else next(it) for gone in none.tolist()])
+        if none.any():
+            it = iter(strs)
+            out.append([None if gone else next(it) for gone in none.tolist()])
+        else:
+            out.append(strs)
     return tuple(out)
 
 

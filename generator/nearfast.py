@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from itertools import pairwise
 
 import numpy as np
 
@@ -77,7 +78,10 @@ def _chunk_tokens(
     texts: Sequence[str], seed: int, scratch: list[np.ndarray], spaced: bool
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(token hash, tokens per title) of the `\\w+` tokens (and whitespace tokens) of the casefolded texts."""
-    s = "\n".join(t.replace("\n", " ") for t in texts).casefold()
+    s = "\n".join(texts)
+    if s.count("\n") != len(texts) - 1:  # a title with a newline in it: one space instead
+        s = "\n".join(t.replace("\n", " ") for t in texts)
+    s = s.casefold()
     if s.isascii():
         cp = np.frombuffer(s.encode("ascii"), dtype=np.uint8)
     else:
@@ -116,16 +120,14 @@ def token_hashes(
     """[(64-bit token hashes, tokens per title)] for `\\w+` tokens (and whitespace tokens)."""
     parts: list[list[np.ndarray]] = [[] for _ in range(1 + spaced)]
     counts = [np.zeros(len(texts), dtype=np.int64) for _ in range(1 + spaced)]
-    lo, scratch = 0, [np.zeros(0, np.uint64)]
-    while lo < len(texts):
-        hi, size = lo, 0
-        while hi < len(texts) and (size < _CHUNK_CHARS or hi == lo):
-            size += len(texts[hi]) + 1
-            hi += 1
+    scratch = [np.zeros(0, np.uint64)]
+    # chunks of about _CHUNK_CHARS characters (a hash does not depend on where a chunk starts)
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
+    cuts = [0, *(np.flatnonzero(np.diff(ends // _CHUNK_CHARS)) + 1).tolist(), len(texts)]
+    for lo, hi in pairwise(cuts):
         for k, (h, per_title) in enumerate(_chunk_tokens(texts[lo:hi], seed, scratch, spaced)):
             parts[k].append(h)
             counts[k][lo:hi] = per_title
-        lo = hi
     return [
         (np.concatenate(p) if p else np.zeros(0, np.uint64), c)
         for p, c in zip(parts, counts, strict=True)
