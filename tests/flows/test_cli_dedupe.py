@@ -26,14 +26,14 @@ def _run(*args: str) -> tuple[int, str]:
 
 def _work_seconds(output: str) -> tuple[float, float]:
     """The dedupe work time the command reports: wall and CPU seconds."""
-    m = re.search(r"dedupe work ([\d.]+) s, ([\d.]+) CPU s", output.replace("\n", " "))
+    m = re.search(r"dedupe work ([\d.]+) s,\s+([\d.]+) CPU s", output.replace("\n", " "))
     assert m, output
     return float(m.group(1)), float(m.group(2))
 
 
 def _total_seconds(output: str) -> tuple[float, float]:
     """The whole command's time it reports (read, work, write): wall and CPU seconds."""
-    m = re.search(r"in all ([\d.]+) s, ([\d.]+) CPU s", output.replace("\n", " "))
+    m = re.search(r"in all ([\d.]+) s,\s+([\d.]+) CPU s", output.replace("\n", " "))
     assert m, output
     return float(m.group(1)), float(m.group(2))
 
