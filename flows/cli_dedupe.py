@@ -36,6 +36,7 @@ def dedupe(
     from rich.table import Table
 
     from generator.dedupefile import STEPS, DedupeOptions, check_paths, run_dedupe
+    from generator.forkmap import workers
 
     opts = validated(
         DedupeOptions, source=source, out=out_path, threshold=threshold, seed=seed, task=task
@@ -70,6 +71,8 @@ def dedupe(
     out.print(
         f"Wrote {escape(str(opts.out))}; dedupe work {summary.work_s:.2f} s, "
         f"{summary.work_cpu_s:.2f} CPU s (read "
-        f"{summary.seconds.get('read', 0):.2f} s, write {summary.seconds.get('write', 0):.2f} s); "
+        f"{summary.seconds.get('read', 0):.2f} s, write {summary.seconds.get('write', 0):.2f} s; "
+        f"in all {summary.total_s:.2f} s, {summary.total_cpu_s:.2f} CPU s on "
+        f"{workers()} worker process(es)); "
         f"Jaccard >= {opts.threshold}, seed {opts.seed}."
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from generator.clean import _KEY_STRIP, clean_title
+from generator.forkmap import fork_map, joined
 from generator.spec import CleanOptions
 
 # anything outside this alphabet (quotes, markup, '#', '&', '*', '_', non-ASCII, tabs…) may
@@ -166,7 +167,8 @@ def _plain_clean(
     out = buf[keep]
     ends = np.flatnonzero(out == 10)
     titles = out.tobytes().decode("ascii").split("\n")[:-1]
-    words = np.fromiter((t.count(" ") for t in titles), dtype=np.int64, count=n) + 1
+    # spaces before each title's end, then per title: words = spaces + 1 (single spaces only here)
+    words = np.diff(np.searchsorted(np.flatnonzero(out == 32), ends), prepend=0) + 1
     reason = np.zeros(n, dtype=np.int8)
     reason[words > opts.max_words] = 3
     reason[words < opts.min_words] = 2
@@ -177,7 +179,15 @@ def _plain_clean(
 def clean_many(
     texts: Sequence[str], opts: CleanOptions, label_names: Sequence[str]
 ) -> tuple[list[str | None], list[str | None]]:
-    """clean_title of every text, in order (same results, batch speed): (titles, reasons)."""
+    """clean_title of every text, in order (same results, batch speed, both cores): (titles, reasons)."""
+    cleaned, reasons = joined(fork_map(_clean_part, texts, opts, label_names))
+    return cleaned, reasons
+
+
+def _clean_part(
+    texts: Sequence[str], opts: CleanOptions, label_names: Sequence[str]
+) -> tuple[list[str | None], list[str | None]]:
+    """clean_many of one part of the rows, in this process."""
     texts = [t or "" for t in texts]
     plain = plain_mask(texts, opts, label_names)
     idx = np.flatnonzero(plain)
@@ -207,9 +217,18 @@ def clean_many(
 
 def exact_keys(texts: Sequence[str]) -> list[str]:
     """normalise_key of every text; the ASCII ones mapped in one pass over the joined batch."""
+    return joined(fork_map(_keys_part, texts))[0]  # type: ignore[no-any-return]
+
+
+def _keys_part(texts: Sequence[str]) -> tuple[list[str]]:
+    """exact_keys of one part of the rows, in this process."""
     keys = [""] * len(texts)
-    ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
-    joined = "\n".join(texts[i] for i in ascii_idx)
+    joined = "\n".join(texts)
+    if joined.isascii():  # the usual case: no per-title test needed
+        ascii_idx = list(range(len(texts)))
+    else:
+        ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
+        joined = "\n".join(texts[i] for i in ascii_idx)
     if joined.count("\n") != len(ascii_idx) - 1:  # a newline inside a title: per title
         ascii_idx, joined = [], ""
     if ascii_idx:
@@ -222,19 +241,21 @@ def exact_keys(texts: Sequence[str]) -> list[str]:
             keys[i] = _KEY_STRIP.sub(
                 " ", unicodedata.normalize("NFKC", texts[i]).casefold()
             ).strip()
-    return keys
+    return (keys,)
 
 
 def exact_dedupe_indices(
-    texts: Sequence[str], labels: Sequence[str]
+    texts: Sequence[str], labels: Sequence[str], keys: Sequence[str] | None = None
 ) -> tuple[np.ndarray, Counter[str]]:
-    """Indices kept by exact dedupe (first per key; keys under two labels dropped whole) and counts."""
+    """Indices kept by exact dedupe (first per key; keys under two labels dropped whole) and counts.
+
+    `keys`: the texts' exact_keys when the caller has them already."""
     import pandas as pd  # heavy: only when deduping
 
     n = len(texts)
     if not n:
         return np.zeros(0, dtype=np.int64), Counter()
-    codes, uniq = pd.factorize(pd.Series(exact_keys(texts), dtype=object))
+    codes, uniq = pd.factorize(pd.Series(exact_keys(texts) if keys is None else keys, dtype=object))
     k = len(uniq)
     count = np.bincount(codes, minlength=k)
     # factorize numbers keys in order of first appearance: a code's first row is where it is new
@@ -263,12 +284,28 @@ def clean_exact(
     on_step: Callable[[str], None] | None = None,
 ) -> tuple[list[int], list[str], Counter[str]]:
     """Clean, then exact-dedupe: (kept input indices, their cleaned texts, drops by reason)."""
-    cleaned, reasons = clean_many(texts, opts, label_names)
+    # one pass per part on both cores: each worker cleans its rows and keys what survives
+    cleaned, reasons, keys = joined(fork_map(_clean_key_part, texts, opts, label_names))
     dropped: Counter[str] = Counter(r or "rejected" for r in reasons if r is not None)
-    ok = [i for i, t in enumerate(cleaned) if t is not None]
     if on_step:
         on_step("exact")
-    kept, dup = exact_dedupe_indices([cleaned[i] for i in ok], [labels[i] for i in ok])  # type: ignore[misc]
+    if dropped:
+        ok = [i for i, t in enumerate(cleaned) if t is not None]
+        cleaned_ok, labels_ok, keys_ok = ([x[i] for i in ok] for x in (cleaned, labels, keys))
+    else:  # nothing rejected (a clean corpus): no per-row selection
+        ok, cleaned_ok, labels_ok, keys_ok = range(len(cleaned)), cleaned, labels, keys
+    kept, dup = exact_dedupe_indices(cleaned_ok, labels_ok, keys_ok)  # type: ignore[arg-type]
     dropped.update(dup)
     idx = [ok[i] for i in kept.tolist()]
     return idx, [cleaned[i] for i in idx], dropped  # type: ignore[misc]
+
+
+def _clean_key_part(
+    texts: Sequence[str], opts: CleanOptions, label_names: Sequence[str]
+) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """Cleaned texts, reasons and exact keys (None where rejected) of one part of the rows."""
+    cleaned, reasons = _clean_part(texts, opts, label_names)
+    if not any(r is not None for r in reasons):  # nothing rejected: keys row for row
+        return cleaned, reasons, _keys_part(cleaned)[0]  # type: ignore[arg-type,return-value]
+    it = iter(_keys_part([t for t in cleaned if t is not None])[0])
+    return cleaned, reasons, [None if t is None else next(it) for t in cleaned]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generator.nearfast import LSH_KEYS, candidate_pairs, lsh_keys, token_hashes
+from generator.nearfast import LSH_KEYS, candidate_pairs, sorted_unique, title_lsh_keys
 
 
 @dataclass
@@ -46,24 +46,23 @@ def near_duplicates(
         return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64))
     step = on_step or (lambda _: None)
     step("minhash")
-    readings = token_hashes(texts, seed, spaced=True)
     remote = LSH_KEYS.get()
-    keys = remote(texts, seed) if remote else lsh_keys(*readings[0], seed=seed)
+    keys = (remote or title_lsh_keys)(texts, seed)
     step("lsh")
     pairs = candidate_pairs(keys)
     del keys
     step("verify")
-    edges = verify_pairs(texts, pairs, readings, threshold)
+    edges = verify_pairs(texts, pairs, threshold, seed)
     step("clusters")
     if not len(edges):
         return NearOutcome(keep, np.zeros(0, np.int64), np.zeros(0, np.int64), [], len(pairs))
     i, j = edges[:, 0], edges[:, 1]
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (i, j)), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
-    members = np.unique(edges)
+    members = sorted_unique(edges)
     lab_code = np.unique(np.asarray(labels, dtype=object)[members], return_inverse=True)[1]
     mc = comp[members]
-    pair_codes = np.unique(mc.astype(np.int64) * (lab_code.max() + 1) + lab_code)
+    pair_codes = sorted_unique(mc.astype(np.int64) * (lab_code.max() + 1) + lab_code)
     mixed = np.zeros(comp.max() + 1, dtype=bool)
     per_comp = np.bincount(pair_codes // (lab_code.max() + 1), minlength=len(mixed))
     mixed[per_comp > 1] = True

@@ -49,24 +49,25 @@ def _jaccard(m: np.ndarray, u: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np
 
 
 def verify_pairs(
-    texts: Sequence[str],
-    pairs: np.ndarray,
-    readings: list[tuple[np.ndarray, np.ndarray]],
-    threshold: float,
+    texts: Sequence[str], pairs: np.ndarray, threshold: float, seed: int = 0
 ) -> np.ndarray:
     """The candidate pairs (m, 2) whose exact similarity() is at least `threshold`."""
     from generator.neardup import similarity
+    from generator.nearfast import sorted_unique, token_hashes
 
     if not len(pairs):
         return pairs
-    rows = np.unique(pairs)
+    rows = sorted_unique(pairs)
     pi, pj = np.searchsorted(rows, pairs[:, 0]), np.searchsorted(rows, pairs[:, 1])
     best = np.zeros(len(pairs))
     long = np.zeros(len(pairs), dtype=bool)
+    # both readings of "word", hashed for the titles in a candidate pair only
+    readings = token_hashes([texts[i] for i in rows.tolist()], seed, spaced=True)
+    local = np.arange(len(rows))
     for hashes, counts in readings:
-        m, u = _rows(hashes, counts, rows)
+        m, u = _rows(hashes, counts, local)
         best = np.maximum(best, _jaccard(m, u, pi, pj))
-        too_long = counts[rows] > MAX_TOKENS
+        too_long = counts > MAX_TOKENS
         long |= too_long[pi] | too_long[pj]
     maybe = np.flatnonzero((best >= threshold - 1e-9) | long)
     sure = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -25,7 +26,14 @@ def _run(*args: str) -> tuple[int, str]:
 
 def _work_seconds(output: str) -> tuple[float, float]:
     """The dedupe work time the command reports: wall and CPU seconds."""
-    m = re.search(r"dedupe work ([\d.]+) s, ([\d.]+) CPU s", output.replace("\n", " "))
+    m = re.search(r"dedupe work ([\d.]+) s,\s+([\d.]+) CPU s", output.replace("\n", " "))
+    assert m, output
+    return float(m.group(1)), float(m.group(2))
+
+
+def _total_seconds(output: str) -> tuple[float, float]:
+    """The whole command's time it reports (read, work, write): wall and CPU seconds."""
+    m = re.search(r"in all ([\d.]+) s,\s+([\d.]+) CPU s", output.replace("\n", " "))
     assert m, output
     return float(m.group(1)), float(m.group(2))
 
@@ -120,10 +128,18 @@ def test_bad_inputs_exit_2_with_the_fix(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_one_million_titles_within_ten_seconds_of_work(tmp_path: Path) -> None:
-    """1M titles, 2% planted one-word edits: <= 10 s of dedupe work, >= 95% of the pairs found."""
+    """1M titles, 2% planted one-word edits: the command (read, dedupe, write) in <= 10 s wall on
+    2 cores, >= 95% of the pairs found.
+
+    Measured in-process (the CliRunner), so interpreter start-up and imports are not counted.
+    CPU seconds (this process and its worker processes) must fit 2 cores x 10 s on any machine;
+    the wall figure is asserted only when the machine is not already busy (load average below
+    the core count), since on a shared machine wall time measures the neighbours too.
+    """
     titles, planted = distinct_titles(1_000_000, seed=7, planted_frac=0.02)
     src = tmp_path / "big.csv"
     pd.DataFrame({"text": titles, "row": range(len(titles))}).to_csv(src, index=False)
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     code, output = _run(src, "--out", tmp_path / "out.parquet")
     wall = time.perf_counter() - t0
@@ -132,11 +148,14 @@ def test_one_million_titles_within_ten_seconds_of_work(tmp_path: Path) -> None:
     assert len(kept) >= 0.97 * len(titles)  # the survivors really are read back
     found = sum(j not in kept for _, j in planted) / len(planted)
     work, work_cpu = _work_seconds(output)
+    total, total_cpu = _total_seconds(output)
     print(
-        f"1M: dedupe work {work:.2f} s wall, {work_cpu:.2f} CPU s; command {wall:.2f} s; found {found:.4f}"
+        f"1M at load {load:.1f}: command {wall:.2f} s wall ({total:.2f} s read + work + write, "
+        f"{total_cpu:.2f} CPU s); dedupe work {work:.2f} s, {work_cpu:.2f} CPU s; found {found:.4f}"
     )
     assert found >= 0.95
-    # the work itself (clean + exact + near; reading and writing the files excluded): 10 s on
-    # each of 2 cores. CPU seconds, because wall time on a shared CI machine measures the
-    # neighbours (wall 37 s at load 9 for 15 CPU s was seen on the 2-core dev machine)
-    assert work_cpu <= 20.0, output
+    assert total_cpu <= 20.0, output  # 10 s on each of 2 cores, whatever the neighbours do
+    cores = os.cpu_count() or 1
+    if load >= cores:
+        pytest.skip(f"wall {wall:.1f} s not judged: load {load:.1f} on {cores} cores")
+    assert wall <= 10.0, output
