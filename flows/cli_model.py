@@ -199,7 +199,12 @@ def export(
     model: Annotated[Path, typer.Option(help="A model directory (DIR/model).")] = Path("model"),
     onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX Runtime.")] = True,
     int8: Annotated[
-        bool, typer.Option("--int8", help="Also write an int8 dynamically quantised model.")
+        bool,
+        typer.Option(
+            "--int8",
+            help="Also write an int8 dynamically quantised model; model.int8.json lists the "
+            "nodes kept in fp32 and why.",
+        ),
     ] = False,
 ) -> None:
     """Export a finetuned model for fast CPU inference (ONNX Runtime, optionally int8)."""
@@ -210,3 +215,11 @@ def export(
     with friendly_errors():
         path = export_onnx(model, quantize=int8)
     out.print(f"Wrote {path} (serve it with onnxruntime; labels in {model / 'onnx_labels.json'}).")
+    if int8:
+        import json
+
+        from training.quantize import MANIFEST, summary
+
+        manifest = json.loads((model / MANIFEST).read_text(encoding="utf-8"))
+        out.print(summary(manifest), markup=False)
+        out.print(f"Every node kept in fp32, and why: {model / MANIFEST}", markup=False)

@@ -65,33 +65,11 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
     (model_dir / "onnx_labels.json").write_text(json.dumps(labels))
     if not quantize:
         return out
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from training.quantize import quantize_int8
 
     q = model_dir / "model.int8.onnx"
-    # per-channel scales, and the feed-forward down-projections kept in fp32: their inputs (after
-    # GELU) have the widest range; together they halve the label flips against the fp32 model
-    quantize_dynamic(
-        str(out),
-        str(q),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        nodes_to_exclude=_down_projections(out),
-    )
+    quantize_int8(out, q)  # also writes model.int8.json: what stayed fp32, and why
     return q
-
-
-def _down_projections(path: Path) -> list[str]:
-    """MatMul nodes whose weight narrows the width (feed-forward output layers), by weight shape."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    shapes = {w.name: tuple(w.dims) for w in graph.initializer}
-    return [
-        node.name
-        for node in graph.node
-        if node.op_type == "MatMul"
-        and any(len(shapes.get(i, ())) == 2 and shapes[i][0] > shapes[i][1] for i in node.input)
-    ]
 
 
 def load_predictor(model_dir: Path, engine: str = "auto", *, batch_size: int = 32) -> Any:

@@ -89,3 +89,37 @@ def test_predict_on_an_export_needs_no_torch_and_matches_it(
     assert not {"torch", "transformers", "prefect"} & imported
     rows = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert all(abs(r["score"] - float(p.max())) < 1e-3 for r, p in zip(rows, torch_p, strict=True))
+
+
+def test_int8_export_agrees_and_says_what_stayed_fp32(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """`export --int8` as a user runs it: labels agree with fp32, the manifest names the fp32 nodes."""
+    import json
+
+    import numpy as np
+    import onnx
+
+    from tests.fakes.tiny import toy_titles
+    from training.fastpredict import OnnxLite
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    res = CliRunner().invoke(app, ["export", "--model", str(model), "--onnx", "--int8"])
+    assert res.exit_code == 0, res.output
+    flat = res.output.replace("\n", "")  # the console wraps long paths
+    assert "kept fp32" in flat and "model.int8.json" in flat
+    manifest = json.loads((model / "model.int8.json").read_text())
+    kept = {k["node"]: k["why"] for k in manifest["kept_fp32"]}
+    assert any("down-projection" in why for why in kept.values())
+    # the manifest tells the truth: kept nodes are still float MatMuls, the quantised ones are gone
+    graph = onnx.load(str(model / "model.int8.onnx")).graph
+    float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
+    assert {n for n, why in kept.items() if "MatMul" in why or "down" in why} <= float_matmuls
+    assert not set(manifest["quantised"]) & {n.name for n in graph.node if n.op_type == "MatMul"}
+    # held-out titles, plus blends of both kinds that sit near the decision boundary
+    texts, _ = toy_titles(100, seed=7)
+    blends = [f"{a.split(' with ')[0]} {b}" for a, b in zip(texts[::2], texts[1::2], strict=True)]
+    titles = texts + blends
+    fp32 = OnnxLite(model / "model.onnx", batch_size=16).predict_proba(titles)
+    int8 = OnnxLite(model / "model.int8.onnx", batch_size=16).predict_proba(titles)
+    assert np.mean(fp32.argmax(1) == int8.argmax(1)) >= 0.995
+    assert np.abs(fp32 - int8).max() < 0.01
