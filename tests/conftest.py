@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import flows  # noqa: F401  (before Prefect: its start-up settings)
 from tests.fakes.hub import InterceptedHub
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
 from tests.fakes.tiny import build_tiny_albert, make_dataset_dict
