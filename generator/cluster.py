@@ -22,7 +22,7 @@ from distributed import Client, LocalCluster, get_worker
 from generator.calls import CallMeta, CallOutcome, run_call
 from generator.items import TitleforgeError
 from generator.neardup import SIGNATURES, minhash_signatures
-from generator.nearfast import LSH_KEYS, lsh_keys, token_hashes
+from generator.nearfast import LSH_KEYS, title_lsh_keys
 from generator.ollama_backend import OllamaBackend
 from generator.prompting import PlannedCall
 
@@ -128,7 +128,7 @@ def minhash_partition(packed: str, seed: int) -> np.ndarray:
 def lsh_partition(packed: str, seed: int) -> np.ndarray:
     """Run on a worker: near-dedupe band keys of one partition of titles (one packed string)."""
     # in this process: the cluster's workers are the parallelism, no fork inside a worker
-    return lsh_keys(*token_hashes(packed.split(_TITLE_SEP) if packed else [], seed)[0], seed=seed)
+    return title_lsh_keys(packed.split(_TITLE_SEP) if packed else [], seed, n_workers=1)
 
 
 class ClusterKeys:

@@ -218,9 +218,12 @@ def lsh_keys(
     return keys
 
 
-def title_lsh_keys(texts: Sequence[str], seed: int = 0) -> np.ndarray:
-    """(bands, n) band keys of the titles' word sets; each column depends on its title only."""
-    return joined(fork_map(_title_lsh_part, texts, seed))[0]  # type: ignore[no-any-return]
+def title_lsh_keys(texts: Sequence[str], seed: int = 0, n_workers: int | None = None) -> np.ndarray:
+    """(bands, n) band keys of the titles' word sets; each column depends on its title only.
+
+    `n_workers`: processes to fork (default: forkmap.workers(); 1 inside a Dask worker)."""
+    parts = fork_map(_title_lsh_part, texts, seed, n_workers=n_workers)
+    return joined(parts)[0]  # type: ignore[no-any-return]
 
 
 def _title_lsh_part(texts: Sequence[str], seed: int) -> tuple[np.ndarray]:

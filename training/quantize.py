@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,6 @@ def quantize_int8(fp32: Path, out: Path) -> dict[str, Any]:
 def summary(manifest: dict[str, Any]) -> str:
     """One line per reason: how many nodes stayed fp32 and why, after the count quantised."""
     lines = [f"int8: {len(manifest['quantised'])} nodes quantised ({manifest['weights']})"]
-    reasons: dict[str, int] = {}
-    for k in manifest["kept_fp32"]:
-        reasons[k["why"]] = reasons.get(k["why"], 0) + 1
+    reasons = Counter(k["why"] for k in manifest["kept_fp32"])
     lines += [f"  kept fp32 x{n}: {why}" for why, n in reasons.items()]
     return "\n".join(lines)
