@@ -52,11 +52,24 @@ def verify_pairs(
     texts: Sequence[str], pairs: np.ndarray, threshold: float, seed: int = 0
 ) -> np.ndarray:
     """The candidate pairs (m, 2) whose exact similarity() is at least `threshold`."""
+    from generator.forkmap import fork_map, joined
+
+    if not len(pairs):
+        return pairs
+    # each pair is checked on its own: the pairs split in halves over both cores
+    ok = joined(fork_map(_verify_part, pairs, texts, threshold, seed))[0]
+    return pairs[ok].reshape(-1, 2)
+
+
+def _verify_part(
+    pairs: np.ndarray, texts: Sequence[str], threshold: float, seed: int
+) -> tuple[np.ndarray]:
+    """Which of these candidate pairs pass (a bool per pair), in this process."""
     from generator.neardup import similarity
     from generator.nearfast import sorted_unique, token_hashes
 
     if not len(pairs):
-        return pairs
+        return (np.zeros(0, dtype=bool),)
     rows = sorted_unique(pairs)
     pi, pj = np.searchsorted(rows, pairs[:, 0]), np.searchsorted(rows, pairs[:, 1])
     best = np.zeros(len(pairs))
@@ -70,7 +83,7 @@ def verify_pairs(
         too_long = counts > MAX_TOKENS
         long |= too_long[pi] | too_long[pj]
     maybe = np.flatnonzero((best >= threshold - 1e-9) | long)
-    sure = [
-        k for k in maybe.tolist() if similarity(texts[pairs[k, 0]], texts[pairs[k, 1]]) >= threshold
-    ]
-    return pairs[np.array(sure, dtype=np.int64)].reshape(-1, 2)
+    ok = np.zeros(len(pairs), dtype=bool)
+    for k in maybe.tolist():
+        ok[k] = similarity(texts[pairs[k, 0]], texts[pairs[k, 1]]) >= threshold
+    return (ok,)

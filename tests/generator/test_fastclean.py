@@ -7,7 +7,8 @@ import random
 import pytest
 
 from generator.clean import clean_title, normalise_key
-from generator.fastclean import clean_many, exact_keys, plain_mask
+from generator.exactkeys import exact_keys
+from generator.fastclean import clean_many, plain_mask
 from generator.nearclusters import near_duplicates
 from generator.neardup import similarity
 from generator.spec import CleanOptions

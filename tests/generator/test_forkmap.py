@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from generator import forkmap
-from generator.fastclean import clean_exact, clean_many, exact_keys
+from generator.exactkeys import exact_keys
+from generator.fastclean import clean_exact, clean_many
 from generator.forkmap import fork_map, joined
 from generator.nearclusters import near_duplicates
 from generator.nearfast import title_lsh_keys
