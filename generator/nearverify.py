@@ -35,16 +35,26 @@ def _rows(
 
 
 def _jaccard(m: np.ndarray, u: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
-    """Jaccard of the row pairs (pi, pj), in blocks."""
+    """Jaccard of the row pairs (pi, pj), in blocks of pairs with the same width to compare.
+
+    A row's distinct hashes sit in its last u columns (padding sorts first): a pair of titles
+    with at most w distinct tokens each compares w x w columns, not the widest title's."""
     out = np.empty(len(pi), dtype=np.float64)
-    width = m.shape[1]
-    step = max(1, _BLOCK // (width * width))
-    for lo in range(0, len(pi), step):
-        a, b = m[pi[lo : lo + step]], m[pj[lo : lo + step]]
-        inter = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).sum(axis=(1, 2))
-        union = u[pi[lo : lo + step]] + u[pj[lo : lo + step]] - inter
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo : lo + step] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    need = np.maximum(u[pi], u[pj])
+    order = np.argsort(need, kind="stable")
+    widths, firsts = np.unique(need[order], return_index=True)
+    for w, lo, hi in zip(
+        widths.tolist(), firsts.tolist(), [*firsts[1:].tolist(), len(order)], strict=True
+    ):
+        cols = m[:, m.shape[1] - w :]
+        step = max(1, _BLOCK // max(w * w, 1))
+        for at in range(lo, hi, step):
+            k = order[at : min(at + step, hi)]
+            a, b = cols[pi[k]], cols[pj[k]]
+            inter = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).sum(axis=(1, 2))
+            union = u[pi[k]] + u[pj[k]] - inter
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
 
 
