@@ -31,6 +31,7 @@ def _rows(
     dup = np.zeros_like(valid)
     dup[:, 1:] = (m[:, 1:] == m[:, :-1]) & (m[:, 1:] != 0)
     m[dup] = 0
+    m.sort(axis=1)  # the repeats, now padding, go first too: the distinct hashes end each row
     return m, (m != 0).sum(axis=1)
 
 

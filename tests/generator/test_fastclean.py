@@ -12,6 +12,7 @@ from generator.exactkeys import dedupe_hashed, exact_dedupe_indices, exact_keys
 from generator.fastclean import clean_exact, clean_many, plain_mask
 from generator.nearclusters import near_duplicates
 from generator.neardup import similarity
+from generator.nearverify import verify_pairs
 from generator.spec import CleanOptions
 
 WORDS = [
@@ -185,3 +186,19 @@ def test_clean_exact_keeps_the_first_of_each_key_after_cleaning() -> None:
     assert idx == sorted(i for k, i in first.items() if len(seen[k]) == 1)
     assert cleaned == [clean_title(titles[i], opts, [])[0] for i in idx]
     assert dropped["exact_duplicate"] > 0 and dropped["label_conflict"] > 0
+
+
+def test_candidate_check_equals_similarity_on_repeats_and_mixed_lengths() -> None:
+    """The vectorised check passes exactly the pairs similarity() passes: titles of 1 to 50 words
+    (beyond the vector path's width too) with repeated words, compared all against all."""
+    rng = random.Random(14)
+    vocab = ["w" + str(k) for k in range(30)] + ["Sports:", "it's", "x_y", "é"]
+    base = [rng.choices(vocab, k=rng.randint(1, 50)) for _ in range(60)]
+    texts = [" ".join(b) for b in base] + [
+        " ".join([*b[:-1], rng.choice(vocab), *b[: rng.randint(0, 2)]]) for b in base
+    ]
+    pairs = np.array([(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))])
+    for threshold in (0.5, 0.8):
+        got = {tuple(p) for p in verify_pairs(texts, pairs, threshold).tolist()}
+        want = {(i, j) for i, j in pairs.tolist() if similarity(texts[i], texts[j]) >= threshold}
+        assert got == want and len(want) >= 30
