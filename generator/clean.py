@@ -167,7 +167,7 @@ def normalise_key(text: str) -> str:
 
 def exact_dedupe(items: Iterable[Title]) -> tuple[list[Title], Counter[str]]:
     """Keep the first title per key; a key seen under two labels (label sets) is dropped from all."""
-    from generator.fastclean import exact_dedupe_indices  # it imports this module
+    from generator.exactkeys import exact_dedupe_indices  # it imports this module
 
     items = list(items)
     keys = [t.label_key for t in items]  # multi-label titles compare their label sets

@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -151,5 +152,5 @@ def joined(parts: list[tuple[Any, ...]]) -> tuple[Any, ...]:
         if isinstance(items[0], np.ndarray):
             out.append(np.concatenate(items, axis=-1))
         else:
-            out.append([x for item in items for x in item])
+            out.append(list(chain.from_iterable(items)))  # C speed: no per-row Python step
     return tuple(out)

@@ -101,9 +101,12 @@ def _chunk_tokens(
     newlines = np.flatnonzero(cp == 10)
     out = []
     for mask in [_word_mask(cp)] + ([_space_mask(cp)] if spaced else []):
-        edge = np.diff(mask.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-        start = np.flatnonzero(edge == 1)
-        end = np.flatnonzero(edge == -1) - 1  # inclusive
+        # token starts and ends alternate among the changes of the mask: one scan finds both
+        edge = np.empty(n + 1, dtype=bool)
+        edge[0], edge[n] = mask[0], mask[n - 1]
+        np.not_equal(mask[1:], mask[:-1], out=edge[1:n])
+        bounds = np.flatnonzero(edge)
+        start, end = bounds[0::2], bounds[1::2] - 1  # end inclusive
         with np.errstate(over="ignore"):
             before = np.where(start > 0, csum[np.maximum(start - 1, 0)], np.uint64(0))
             h = (csum[end] - before) * ipw[start]

@@ -31,20 +31,31 @@ def _rows(
     dup = np.zeros_like(valid)
     dup[:, 1:] = (m[:, 1:] == m[:, :-1]) & (m[:, 1:] != 0)
     m[dup] = 0
+    m.sort(axis=1)  # the repeats, now padding, go first too: the distinct hashes end each row
     return m, (m != 0).sum(axis=1)
 
 
 def _jaccard(m: np.ndarray, u: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
-    """Jaccard of the row pairs (pi, pj), in blocks."""
+    """Jaccard of the row pairs (pi, pj), in blocks of pairs with the same width to compare.
+
+    A row's distinct hashes sit in its last u columns (padding sorts first): a pair of titles
+    with at most w distinct tokens each compares w x w columns, not the widest title's."""
     out = np.empty(len(pi), dtype=np.float64)
-    width = m.shape[1]
-    step = max(1, _BLOCK // (width * width))
-    for lo in range(0, len(pi), step):
-        a, b = m[pi[lo : lo + step]], m[pj[lo : lo + step]]
-        inter = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).sum(axis=(1, 2))
-        union = u[pi[lo : lo + step]] + u[pj[lo : lo + step]] - inter
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo : lo + step] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    need = np.maximum(u[pi], u[pj])
+    order = np.argsort(need, kind="stable")
+    widths, firsts = np.unique(need[order], return_index=True)
+    for w, lo, hi in zip(
+        widths.tolist(), firsts.tolist(), [*firsts[1:].tolist(), len(order)], strict=True
+    ):
+        cols = m[:, m.shape[1] - w :]
+        step = max(1, _BLOCK // max(w * w, 1))
+        for at in range(lo, hi, step):
+            k = order[at : min(at + step, hi)]
+            a, b = cols[pi[k]], cols[pj[k]]
+            inter = ((a[:, :, None] == b[:, None, :]) & (a[:, :, None] != 0)).sum(axis=(1, 2))
+            union = u[pi[k]] + u[pj[k]] - inter
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k] = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return out
 
 
@@ -52,11 +63,24 @@ def verify_pairs(
     texts: Sequence[str], pairs: np.ndarray, threshold: float, seed: int = 0
 ) -> np.ndarray:
     """The candidate pairs (m, 2) whose exact similarity() is at least `threshold`."""
+    from generator.forkmap import fork_map, joined
+
+    if not len(pairs):
+        return pairs
+    # each pair is checked on its own: the pairs split in halves over both cores
+    ok = joined(fork_map(_verify_part, pairs, texts, threshold, seed))[0]
+    return pairs[ok].reshape(-1, 2)
+
+
+def _verify_part(
+    pairs: np.ndarray, texts: Sequence[str], threshold: float, seed: int
+) -> tuple[np.ndarray]:
+    """Which of these candidate pairs pass (a bool per pair), in this process."""
     from generator.neardup import similarity
     from generator.nearfast import sorted_unique, token_hashes
 
     if not len(pairs):
-        return pairs
+        return (np.zeros(0, dtype=bool),)
     rows = sorted_unique(pairs)
     pi, pj = np.searchsorted(rows, pairs[:, 0]), np.searchsorted(rows, pairs[:, 1])
     best = np.zeros(len(pairs))
@@ -70,7 +94,7 @@ def verify_pairs(
         too_long = counts > MAX_TOKENS
         long |= too_long[pi] | too_long[pj]
     maybe = np.flatnonzero((best >= threshold - 1e-9) | long)
-    sure = [
-        k for k in maybe.tolist() if similarity(texts[pairs[k, 0]], texts[pairs[k, 1]]) >= threshold
-    ]
-    return pairs[np.array(sure, dtype=np.int64)].reshape(-1, 2)
+    ok = np.zeros(len(pairs), dtype=bool)
+    for k in maybe.tolist():
+        ok[k] = similarity(texts[pairs[k, 0]], texts[pairs[k, 1]]) >= threshold
+    return (ok,)

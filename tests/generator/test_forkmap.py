@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from generator import forkmap
-from generator.fastclean import clean_exact, clean_many, exact_keys
+from generator.exactkeys import exact_keys
+from generator.fastclean import clean_exact, clean_many
 from generator.forkmap import fork_map, joined
 from generator.nearclusters import near_duplicates
-from generator.nearfast import title_lsh_keys
+from generator.neardup import similarity
+from generator.nearfast import candidate_pairs, title_lsh_keys
+from generator.nearverify import verify_pairs
 from generator.spec import CleanOptions
 from tests.fakes.titles import distinct_titles
 from tests.generator.test_fastclean import _titles
@@ -40,6 +43,10 @@ def test_cleaning_and_keys_are_the_same_on_one_or_two_workers(
     assert one == two
     one, two = _both(monkeypatch, clean_exact, titles, ["a", "b"] * 3_000, opts, ["sports"])
     assert one == two and one[2]  # some titles dropped, with reasons
+    # copies in the second half of the first half's titles: the worker's key hashes meet ours
+    again = titles + [t.upper() + " !" for t in titles]
+    one, two = _both(monkeypatch, clean_exact, again, ["a"] * 9_000 + ["b"] * 3_000, opts, [])
+    assert one == two and one[2]["exact_duplicate"] > 1_000 and one[2]["label_conflict"] > 0
 
 
 def test_near_dedupe_is_the_same_on_one_or_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,6 +58,23 @@ def test_near_dedupe_is_the_same_on_one_or_two_workers(monkeypatch: pytest.Monke
     one, two = _both(monkeypatch, near_duplicates, titles, ["x"] * len(titles))
     assert np.array_equal(one.keep, two.keep) and one.examples == two.examples
     assert (~one.keep).sum() >= 0.95 * len(planted)
+
+
+def test_candidate_pairs_are_checked_the_same_on_one_or_two_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exact check of LSH candidates splits the pairs over two processes: same pairs pass."""
+    monkeypatch.setattr(forkmap, "MIN_ROWS", 100)
+    titles, _ = distinct_titles(20_000, seed=6)
+    pairs = candidate_pairs(title_lsh_keys(titles, 0))
+    assert len(pairs) >= 400
+    one, two = _both(monkeypatch, verify_pairs, titles, pairs, 0.8)
+    assert np.array_equal(one, two) and 0 < len(one) < len(pairs)
+    assert all(similarity(titles[i], titles[j]) >= 0.8 for i, j in one.tolist())
+    passed = {(i, j) for i, j in one.tolist()}
+    assert all(
+        similarity(titles[i], titles[j]) < 0.8 for i, j in pairs.tolist() if (i, j) not in passed
+    )
 
 
 def _pid_and_text(rows: list[str]) -> tuple[np.ndarray, list[str | None]]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
-from itertools import combinations
+from itertools import combinations, pairwise
+
+import numpy as np
 
 from generator.items import Title
+from generator.nearclusters import components
 from generator.neardup import (
     drop_contaminated,
     jaccard,
@@ -87,3 +90,36 @@ def test_neighbourhoods_group_close_titles_without_chaining() -> None:
     ]
     g = neighbourhoods(items)
     assert g[0] == g[1] != g[2]
+
+
+def _components_by_search(edges: list[tuple[int, int]], n: int) -> list[int]:
+    """Smallest node of each node's component, by plain graph search."""
+    nbrs: dict[int, set[int]] = {k: set() for k in range(n)}
+    for i, j in edges:
+        nbrs[i].add(j)
+        nbrs[j].add(i)
+    out = list(range(n))
+    for start in range(n):
+        if out[start] != start:
+            continue
+        todo = [start]
+        while todo:
+            for k in nbrs[todo.pop()]:
+                if out[k] == k and k != start:
+                    out[k] = start
+                    todo.append(k)
+    return out
+
+
+def test_components_match_a_graph_search_on_random_graphs_and_long_chains() -> None:
+    """Each node gets its component's smallest node, whatever the edges' order or shape."""
+    rng = random.Random(3)
+    for trial in range(60):
+        n = rng.randint(2, 300)
+        if trial % 3:
+            edges = [(rng.randrange(n), rng.randrange(n)) for _ in range(rng.randint(1, 2 * n))]
+        else:  # one long chain through the nodes in random order
+            order = rng.sample(range(n), n)
+            edges = list(pairwise(order))[: rng.randint(1, n)]
+        got = components(np.array(edges, dtype=np.int64).reshape(-1, 2), n)
+        assert got.tolist() == _components_by_search(edges, n)
