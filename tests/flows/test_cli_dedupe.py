@@ -133,9 +133,10 @@ def test_one_million_titles_deduped_finding_the_planted_pairs(tmp_path: Path) ->
     """1M titles, 2% planted one-word edits: >= 95% of the pairs found, CPU seconds well bounded.
 
     The command runs in its own process; the figures it prints leave out interpreter start-up
-    and imports, and its CPU seconds include its worker process. The issue's goal is <= 10 s
-    wall on 2 cores: on a quiet 2-core machine the work took 10.2 s and the command 11.7 s, so
-    the goal is not met yet and the wall figure is printed, not asserted.
+    and imports, and its CPU seconds include its worker process. The issue's goal is <= 10 s of
+    work on 2 cores: on a quiet 2-core machine the work took 6.7 s (the command 9.4 s with
+    start-up, read and write). Wall time only means something on a quiet machine, so it is
+    asserted only when the load average says the cores were free.
     """
     titles, planted = distinct_titles(1_000_000, seed=7, planted_frac=0.02)
     src = tmp_path / "big.csv"
@@ -173,7 +174,9 @@ def test_one_million_titles_deduped_finding_the_planted_pairs(tmp_path: Path) ->
         f"{total_cpu:.2f} CPU s); dedupe work {work:.2f} s, {work_cpu:.2f} CPU s; found {found:.4f}"
     )
     assert found >= 0.95
-    # a guard against regressions, not the goal: 17 CPU s on a quiet machine, 21-22 when another
-    # job shares the 2 cores (CPU seconds grow under contention too); before this round's
-    # two-process path it took 26-28
+    if load < 1.5:
+        assert work <= 10.0, output
+    # a guard against regressions, not the goal: 13 CPU s on a quiet machine, more when another
+    # job shares the 2 cores (CPU seconds grow under contention too); before the two-process
+    # path it took 26-28
     assert total_cpu <= 30.0, output

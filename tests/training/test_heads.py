@@ -29,7 +29,6 @@ def test_binary_logistic_becomes_a_two_row_softmax_with_the_same_probabilities()
     assert np.allclose(p, clf.predict_proba(x), atol=1e-6)
 
 
-
 def test_logistic_head_trains_fast_is_judged_predicts_and_exports(
     tmp_path: Path, minilm: str, real_clickbait_csv: Path
 ) -> None:

@@ -13,7 +13,6 @@ from training.labelnoise import find_label_noise, text_features
 NAMES = ["clickbait", "factual"]
 
 
-
 @pytest.mark.parametrize("features", ["tfidf", "minilm"])
 def test_five_percent_flipped_labels_are_found(
     features: str, request: pytest.FixtureRequest

@@ -50,6 +50,8 @@ CHANGES: dict[str, object] = {
     "early_stopping_patience": 3,
     "evals_per_epoch": 3,
     "freeze_embeddings": False,
+    "frozen_layers": 0,
+    "dropout": True,
     "head": "logistic",
     "precision": "bf16",
 }
