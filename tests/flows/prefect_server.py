@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,16 +38,29 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None
     raise TimeoutError(f"{url} did not come up within {timeout_s} s")
 
 
-def api_call(base: str, path: str, body: dict | None = None) -> object:
-    """Call the Prefect REST API (POST with a JSON body, GET without)."""
-    req = urllib.request.Request(
-        base + path,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
+# the codes Prefect's own client retries (prefect.client.base): the server answers 503 when a
+# request failed on a retryable error, such as SQLite busy while a flow run writes its states
+# (seen in CI: creating the second run right after the first finished)
+RETRY_CODES = {408, 429, 502, 503}
+
+
+def api_call(base: str, path: str, body: dict | None = None, attempts: int = 6) -> object:
+    """Call the Prefect REST API (POST with a JSON body, GET without), retrying as Prefect's client does."""
+    for attempt in range(attempts):
+        req = urllib.request.Request(
+            base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="GET" if body is None else "POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code not in RETRY_CODES or attempt == attempts - 1:
+                raise
+            time.sleep(2**attempt)  # 1, 2, 4, 8, 16 s: as the client's exponential backoff
+    raise AssertionError("unreachable")
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
