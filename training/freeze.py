@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from training.config import FinetuneConfig
 
 
 def encoder_layers(model: Any) -> Any | None:
@@ -55,3 +58,19 @@ def set_dropout(model: Any, on: bool) -> int:
             changed += 1
     # the saved config keeps its dropout rates: whoever finetunes the model further gets them back
     return changed
+
+
+def fix_for_training(
+    model: Any, config: FinetuneConfig, encoder: Any | None = None
+) -> dict[str, Any]:
+    """Apply the config's fixed embeddings, fixed layers and dropout; what was done, for the report.
+
+    `encoder`: the part holding embeddings and layers when `model` wraps it (multi-head).
+    """
+    # the word-embedding matrix is the largest tensor in small encoders; its dense gradient and
+    # AdamW update cost more than a layer, and titles need no new token meanings
+    fixed = freeze(
+        encoder if encoder is not None else model, config.freeze_embeddings, config.frozen_layers
+    )
+    set_dropout(model, config.dropout)
+    return fixed | {"dropout": config.dropout}

@@ -21,7 +21,7 @@ from datasets import DatasetDict
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup, set_seed
 
 from training.errors import TrainingError
-from training.freeze import freeze, set_dropout
+from training.freeze import fix_for_training
 from training.model import load_tokenizer
 from training.multihead import MultiHeadModel
 from training.multihead_config import MultiHeadConfig
@@ -129,9 +129,7 @@ def train_multihead(
     tokenizer = load_tokenizer(config.base_model)
     model = MultiHeadModel(load_encoder(config.base_model), labels)
     # as in single-task training: fixed embeddings and bottom layers, dropout as configured
-    fixed = freeze(model.encoder, config.freeze_embeddings, config.frozen_layers)
-    fixed["dropout"] = config.dropout
-    set_dropout(model, config.dropout)
+    fixed = fix_for_training(model, config, encoder=model.encoder)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     train = {t: encode(s["train"], tokenizer, config.max_length) for t, s in splits.items()}
     val = {t: encode(s["validation"], tokenizer, config.max_length) for t, s in splits.items()}

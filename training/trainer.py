@@ -25,7 +25,7 @@ from transformers import (
 
 from training.config import FinetuneConfig
 from training.device import choose_precision, detect
-from training.freeze import freeze, set_dropout
+from training.freeze import fix_for_training
 from training.metrics_multilabel import training_metric_fn
 from training.model import load_classifier, load_tokenizer, tokenize
 
@@ -135,12 +135,7 @@ def train(
     model = load_classifier(
         config.base_model, label_names, "multi_label_classification" if multi_label else None
     )
-    # the word-embedding matrix is the largest tensor in small encoders; its dense gradient and
-    # AdamW update cost more than a layer, and titles need no new token meanings
-    fixed = freeze(model, config.freeze_embeddings, config.frozen_layers) | {
-        "dropout": config.dropout
-    }
-    set_dropout(model, config.dropout)
+    fixed = fix_for_training(model, config)
     tokenized = DatasetDict(
         {k: tokenize(v, tokenizer, config.max_length) for k, v in splits.items()}
     )
