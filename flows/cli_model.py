@@ -202,10 +202,18 @@ def export(
         bool,
         typer.Option(
             "--int8",
-            help="Also write an int8 dynamically quantised model; model.int8.json lists the "
-            "nodes kept in fp32 and why.",
+            help="Also write an int8 model (per-token activation scales); model.int8.json "
+            "says how each node was quantised and which stayed fp32, and why.",
         ),
     ] = False,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            help="--int8: titles to calibrate on (a dataset dir, a CSV/JSONL/Parquet file with "
+            "a text column, or a .txt file), ideally the training titles; default: DIR/dataset "
+            "beside DIR/model.",
+        ),
+    ] = None,
 ) -> None:
     """Export a finetuned model for fast CPU inference (ONNX Runtime, optionally int8)."""
     from training.export_onnx import export_onnx
@@ -213,7 +221,7 @@ def export(
     if not onnx:
         user_error("only --onnx export exists; pass --onnx.")
     with friendly_errors():
-        path = export_onnx(model, quantize=int8)
+        path = export_onnx(model, quantize=int8, calibration=calibration)
     out.print(f"Wrote {path} (serve it with onnxruntime; labels in {model / 'onnx_labels.json'}).")
     if int8:
         import json

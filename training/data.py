@@ -37,7 +37,7 @@ def parse_label_map(spec: str | Mapping[str, str] | None) -> dict[str, str] | No
     return out
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     """CSV, JSONL/JSON or Parquet into a DataFrame."""
     suffix = path.suffix.lower()
     try:
@@ -141,7 +141,7 @@ def load_labelled(
         )
         return _from_dataset(loaded, source, text_column, label_column, lmap, names)
     if path.exists():
-        return _to_dataset(_read_file(path), source, text_column, label_column, lmap, label_names)
+        return _to_dataset(read_table(path), source, text_column, label_column, lmap, label_names)
     if path.suffix.lower() in {".csv", ".tsv", ".jsonl", ".json", ".parquet"} or source.startswith(
         (".", "/")
     ):

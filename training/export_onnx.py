@@ -17,8 +17,18 @@ from training.predict import open_model
 __all__ = ["OnnxPredictor", "export_onnx", "load_predictor"]
 
 
-def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> Path:
-    """Write DIR/model/model.onnx (and model.int8.onnx when quantising); returns the file to serve."""
+def export_onnx(
+    model_dir: Path,
+    *,
+    quantize: bool = False,
+    calibration: Path | list[str] | None = None,
+    opset: int = 17,
+) -> Path:
+    """Write DIR/model/model.onnx (and model.int8.onnx when quantising); returns the file to serve.
+
+    `calibration`: titles (or a file/dataset dir of them) the int8 scales are calibrated on;
+    default: the run's DIR/dataset beside the model.
+    """
     if not (model_dir / "config.json").exists():
         raise TrainingError(
             f"No model at {model_dir}: pass --model DIR/model (written by titleforge train)."
@@ -65,10 +75,14 @@ def export_onnx(model_dir: Path, *, quantize: bool = False, opset: int = 17) -> 
     (model_dir / "onnx_labels.json").write_text(json.dumps(labels))
     if not quantize:
         return out
-    from training.quantize import quantize_int8
+    from training.quantize import calibration_titles, quantize_int8
 
+    if isinstance(calibration, list):
+        titles = (calibration, f"{len(calibration)} titles given")
+    else:
+        titles = calibration_titles(model_dir, calibration)
     q = model_dir / "model.int8.onnx"
-    quantize_int8(out, q)  # also writes model.int8.json: what stayed fp32, and why
+    quantize_int8(out, q, titles)  # also writes model.int8.json: what was done, and why
     return q
 
 

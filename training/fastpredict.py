@@ -59,6 +59,9 @@ class OnnxLite:
                 f"{folder} has no tokenizer.json (a fast tokenizer): predict with --engine torch."
             )
         opts = ort.SessionOptions()
+        # idle pool threads sleep instead of spinning between ops: the int8 graph runs many
+        # small ops, and spinning threads starve whoever shares the cores (fp32: no change)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = threads
         from training.device import onnx_providers

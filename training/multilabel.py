@@ -12,7 +12,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 from datasets import Sequence as Sequence_
 
 from training.config import FinetuneConfig
-from training.data import SPLITS, _read_file
+from training.data import SPLITS, read_table
 from training.errors import DataError
 from training.metrics_multilabel import multilabel_metrics
 from training.pipeline import Data, model_dir, predictor, training_summary
@@ -50,7 +50,7 @@ def load_real_sets(
     source: str, names: Sequence[str], text_column: str, label_column: str
 ) -> Dataset:
     """A real multi-label file: label sets as names joined by `|` or `;` (e.g. 'Politics|Economy')."""
-    df = _read_file(Path(source))
+    df = read_table(Path(source))
     missing = [c for c in (text_column, label_column) if c not in df.columns]
     if missing:
         raise DataError(

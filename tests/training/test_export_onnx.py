@@ -91,30 +91,37 @@ def test_predict_on_an_export_needs_no_torch_and_matches_it(
     assert all(abs(r["score"] - float(p.max())) < 1e-3 for r, p in zip(rows, torch_p, strict=True))
 
 
-def test_int8_export_agrees_and_says_what_stayed_fp32(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """`export --int8` as a user runs it: labels agree with fp32, the manifest names the fp32 nodes."""
+def test_int8_export_agrees_and_says_how_each_node_was_quantised(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """`export --int8` as a user runs it: labels agree with fp32, the manifest tells the truth."""
     import json
 
     import numpy as np
     import onnx
 
-    from tests.fakes.tiny import toy_titles
+    from tests.fakes.tiny import make_dataset_dict, toy_titles
     from training.fastpredict import OnnxLite
 
-    model = tmp_path / "model"
+    model = tmp_path / "run" / "model"
     shutil.copytree(tiny_model_dir, model)
+    make_dataset_dict(seed=3).save_to_disk(str(tmp_path / "run" / "dataset"))
     res = CliRunner().invoke(app, ["export", "--model", str(model), "--onnx", "--int8"])
     assert res.exit_code == 0, res.output
     flat = res.output.replace("\n", "")  # the console wraps long paths
-    assert "kept fp32" in flat and "model.int8.json" in flat
+    assert "calibrated on 120 titles" in flat and "kept fp32" in flat and "model.int8.json" in flat
     manifest = json.loads((model / "model.int8.json").read_text())
-    kept = {k["node"]: k["why"] for k in manifest["kept_fp32"]}
-    assert any("down-projection" in why for why in kept.values())
-    # the manifest tells the truth: kept nodes are still float MatMuls, the quantised ones are gone
     graph = onnx.load(str(model / "model.int8.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    hows = list(manifest["how"].values())
+    # ALBERT's shared layer runs twice: every application of every weight MatMul is quantised
+    assert len(manifest["quantised"]) == 13 and set(manifest["how"]) == set(manifest["quantised"])
+    assert ops.count("MatMulNBits") == sum("MatMulNBits" in h for h in hows) == 2
+    assert ops.count("MatMulIntegerToFloat") == sum("one scale per token" in h for h in hows) == 11
     float_matmuls = {n.name for n in graph.node if n.op_type == "MatMul"}
-    assert {n for n, why in kept.items() if "MatMul" in why or "down" in why} <= float_matmuls
-    assert not set(manifest["quantised"]) & {n.name for n in graph.node if n.op_type == "MatMul"}
+    assert not set(manifest["quantised"]) & float_matmuls
+    kept = {k["node"] for k in manifest["kept_fp32"] if "attention" in k["why"]}
+    assert kept == float_matmuls and len(kept) == 4
     # held-out titles, plus blends of both kinds that sit near the decision boundary
     texts, _ = toy_titles(100, seed=7)
     blends = [f"{a.split(' with ')[0]} {b}" for a, b in zip(texts[::2], texts[1::2], strict=True)]
@@ -123,3 +130,83 @@ def test_int8_export_agrees_and_says_what_stayed_fp32(tiny_model_dir: Path, tmp_
     int8 = OnnxLite(model / "model.int8.onnx", batch_size=16).predict_proba(titles)
     assert np.mean(fp32.argmax(1) == int8.argmax(1)) >= 0.995
     assert np.abs(fp32 - int8).max() < 0.01
+    # a title's int8 scores no longer depend on the titles batched with it (per-token scales)
+    alone = OnnxLite(model / "model.int8.onnx", batch_size=1).predict_proba(titles[:20])
+    np.testing.assert_allclose(alone, int8[:20], atol=1e-5)
+
+
+def test_int8_without_calibration_says_how_to_calibrate(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """No DIR/dataset beside the model: the export still works and names --calibration; bad input exits 2."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    res = CliRunner().invoke(app, ["export", "--model", str(model), "--int8"])
+    assert res.exit_code == 0, res.output
+    assert "--calibration" in res.output.replace("\n", "")
+    titles = tmp_path / "titles.csv"
+    titles.write_text("headline\nsome title\n")
+    bad = CliRunner().invoke(
+        app, ["export", "--model", str(model), "--int8", "--calibration", str(titles)]
+    )
+    assert bad.exit_code == 2 and "no `text` column" in bad.output
+    gone = CliRunner().invoke(
+        app, ["export", "--model", str(model), "--int8", "--calibration", str(tmp_path / "nope")]
+    )
+    assert gone.exit_code == 2 and "does not exist" in gone.output
+
+
+def test_outlier_channels_take_the_fp32_path_and_beat_per_batch_scales(tmp_path: Path) -> None:
+    """A BERT with planted massive channels: they are found on calibration titles and kept fp32;
+    per-token int8 stays far closer to fp32 than ONNX Runtime's one-scale-per-batch dynamic int8."""
+    import json
+
+    import numpy as np
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from tests.fakes.tiny import build_tiny_albert, toy_titles
+    from training.fastpredict import OnnxLite
+
+    model = tmp_path / "model"
+    build_tiny_albert(model)  # for its tokenizer files
+    tok_len = len(json.loads((model / "tokenizer.json").read_text())["model"]["vocab"])
+    cfg = BertConfig(
+        vocab_size=tok_len,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "clickbait", 1: "factual"},
+        label2id={"clickbait": 0, "factual": 1},
+    )
+    torch.manual_seed(0)
+    bert = BertForSequenceClassification(cfg).eval()
+    with torch.no_grad():
+        for ln in (bert.bert.embeddings.LayerNorm, bert.bert.encoder.layer[0].output.LayerNorm):
+            ln.weight[[5, 17]] *= 25.0  # the "massive activation" channels of real encoders
+    for f in model.glob("*"):
+        if f.name.startswith(("model", "config")):
+            f.unlink()
+    bert.save_pretrained(model)
+    texts, _ = toy_titles(60, seed=1)
+    export_onnx(model, quantize=True, calibration=texts)
+    manifest = json.loads((model / "model.int8.json").read_text())
+    assert manifest["calibration"]["titles"] == 120
+    assert len(manifest["outlier_channels_fp32"]) >= 3  # Q/K/V of both layers read planted channels
+    quantize_dynamic(
+        str(model / "model.onnx"),
+        str(tmp_path / "batch.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+    )
+    shutil.copy(tmp_path / "batch.onnx", model / "batch.onnx")
+    held, _ = toy_titles(50, seed=8)
+    fp32 = OnnxLite(model / "model.onnx", batch_size=16).predict_proba(held)
+    ours = OnnxLite(model / "model.int8.onnx", batch_size=16).predict_proba(held)
+    per_batch = OnnxLite(model / "batch.onnx", batch_size=16).predict_proba(held)
+    err_ours, err_batch = np.abs(ours - fp32).mean(), np.abs(per_batch - fp32).mean()
+    assert err_ours < err_batch / 3, (err_ours, err_batch)
