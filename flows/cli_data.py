@@ -75,6 +75,14 @@ def _gen_config(**kwargs: Any) -> Any:
     return validated(GenerateConfig, **kwargs)
 
 
+LabelNoiseEncoderOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Frozen encoder (Hub id or local path) whose embeddings feed the label-noise probe; "
+        "unset: character n-gram TF-IDF. With --dask-address the workers embed."
+    ),
+]
+
 _GEN_KEYS = (
     "task",
     "per_label",
@@ -87,6 +95,7 @@ _GEN_KEYS = (
     "max_calls",
     "timeout_s",
     "label_noise",
+    "label_noise_encoder",
     "neutralise",
     "hub_repo",
     "private",
@@ -133,6 +142,7 @@ def generate(
     max_calls: MaxCallsOpt = None,
     timeout_s: TimeoutOpt = None,
     label_noise: LabelNoiseOpt = None,
+    label_noise_encoder: LabelNoiseEncoderOpt = None,
     real_data: RealOpt = None,
     real_text_column: RealTextOpt = "text",
     real_label_column: RealLabelOpt = "label",

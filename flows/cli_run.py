@@ -41,7 +41,7 @@ from flows.cli_common import (
     user_error,
     validated,
 )
-from flows.cli_data import gen_from_cli, preflight_generate, sole_writer
+from flows.cli_data import LabelNoiseEncoderOpt, gen_from_cli, preflight_generate, sole_writer
 from flows.cli_model import print_training_summary
 
 
@@ -67,6 +67,7 @@ def run(
     max_calls: MaxCallsOpt = None,
     timeout_s: TimeoutOpt = None,
     label_noise: LabelNoiseOpt = None,
+    label_noise_encoder: LabelNoiseEncoderOpt = None,
     real_data: RealOpt = None,
     real_text_column: RealTextOpt = "text",
     real_label_column: RealLabelOpt = "label",

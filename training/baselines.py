@@ -11,8 +11,9 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from training.batching import run_sorted
 from training.model import load_tokenizer
-from training.predict import length_sorted_batches
+from training.predict import length_sorted_batches, pad_id
 
 
 class Majority:
@@ -91,6 +92,11 @@ class FrozenEncoderLogReg:
             self.encoder.config.hidden_size,
             self._pooled,
         )
+
+    def embed_ids(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """(n, hidden) embeddings of titles tokenised as `embed` tokenises (predict.token_ids)."""
+        width = self.encoder.config.hidden_size
+        return run_sorted(ids, pad_id(self.tokenizer), self.batch_size, width, self._pooled)
 
     def fit(self, texts: Sequence[str], y: Sequence[int]) -> FrozenEncoderLogReg:
         """Fit the probe on frozen embeddings."""

@@ -18,7 +18,15 @@ from training.batching import BatchFn, run_sorted, to_labels
 from training.errors import TrainingError
 from training.thresholds import load_thresholds
 
-__all__ = ["BatchPredictor", "Predictor", "length_sorted_batches", "open_model", "to_labels"]
+__all__ = [
+    "BatchPredictor",
+    "Predictor",
+    "length_sorted_batches",
+    "open_model",
+    "pad_id",
+    "to_labels",
+    "token_ids",
+]
 
 
 class BatchPredictor:
@@ -119,6 +127,24 @@ def open_model(
     return Predictor(model_dir, batch_size=batch_size, max_length=max_length)
 
 
+def token_ids(
+    texts: Sequence[str], tokenizer: PreTrainedTokenizerBase, max_length: int
+) -> list[list[int]]:
+    """Truncated, unpadded token ids of every title, in one tokenizer call."""
+    if not texts:
+        return []
+    # one tokenizer call up front: calling it per batch lets its thread pool fight the model's
+    # threads, which cost a quarter of the time on 2 cores
+    return tokenizer(
+        list(texts), truncation=True, max_length=max_length, return_attention_mask=False
+    )["input_ids"]
+
+
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The id padded positions hold (masked out, so any id works when a tokenizer has none)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
 def length_sorted_batches(
     texts: Sequence[str],
     tokenizer: PreTrainedTokenizerBase,
@@ -130,10 +156,5 @@ def length_sorted_batches(
     """Tokenise everything once, then run length-sorted batches (training.batching)."""
     if not texts:
         return np.zeros((0, width), dtype=np.float32)
-    # one tokenizer call up front: calling it per batch lets its thread pool fight the model's
-    # threads, which cost a quarter of the time on 2 cores
-    ids = tokenizer(
-        list(texts), truncation=True, max_length=max_length, return_attention_mask=False
-    )["input_ids"]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return run_sorted(ids, pad, batch_size, width, run)
+    ids = token_ids(texts, tokenizer, max_length)
+    return run_sorted(ids, pad_id(tokenizer), batch_size, width, run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,9 @@ from generator.prompting import plan_call
 from generator.spec import load_spec
 from tests.fakes.ollama_server import FakeConfig, FakeOllama
 from tests.fakes.titles import make_title
+from training.baselines import FrozenEncoderLogReg
+from training.cluster_embed import ClusterEmbedder
+from training.labelnoise import EMBEDDINGS
 
 runner = CliRunner()
 SEED = 5
@@ -159,6 +163,56 @@ def test_near_dedupe_keys_over_partitions_on_the_workers_equal_one_local_call(
     assert not np.array_equal(got, title_lsh_keys(titles, 12))  # the seed reaches the workers
     parts = [task for task in stream.data if task["key"].startswith("lsh_partition")]
     assert len(parts) == 4 and {task["worker"] for task in parts} == set(cluster.nthreads())
+
+
+def test_embeddings_over_partitions_on_the_workers_equal_one_local_call(
+    cluster: Client, tiny_albert: Path
+) -> None:
+    """Frozen-encoder embeddings mapped over partitions on both workers: the local rows, in order."""
+    import random
+
+    rng = random.Random(9)
+    titles = [make_title(rng.choice(["clickbait", "factual"]), rng) for _ in range(300)] + [""]
+    with get_task_stream(cluster) as stream:
+        got = ClusterEmbedder(cluster, min_rows=50)(str(tiny_albert), titles)
+    want = FrozenEncoderLogReg(str(tiny_albert)).embed(titles)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+    assert not np.allclose(got, want[::-1], rtol=0, atol=1e-5)  # rows differ: order is checked
+    parts = [task for task in stream.data if task["key"].startswith("embed_partition")]
+    assert len(parts) == 4 and {task["worker"] for task in parts} == set(cluster.nthreads())
+    # each worker process loaded the encoder, once, keyed by its path
+    held = cluster.run(lambda: sorted(sys.modules["training.cluster_embed"]._ENCODERS))
+    assert list(held.values()) == [[(str(tiny_albert), 64)]] * 2
+
+
+def test_label_noise_on_local_workers_makes_the_single_process_report(
+    tiny_albert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--label-noise-encoder` with `local:2`: embedded on the cluster, same dataset and same block."""
+    calls: list[int] = []
+    embed = ClusterEmbedder.__call__
+
+    def spy(self: ClusterEmbedder, encoder: str, texts: Any) -> np.ndarray:
+        calls.append(len(texts))
+        return embed(self, encoder, texts)
+
+    monkeypatch.setattr(ClusterEmbedder, "__call__", spy)
+    noise = ["--label-noise", "report", "--label-noise-encoder", str(tiny_albert)]
+    with FakeOllama(FakeConfig(seed=0)) as a, FakeOllama(FakeConfig(seed=0)) as b:
+        single = _generate(tmp_path / "single", a.url, *noise)
+        assert single.exit_code == 0, single.output
+        assert not calls  # one process: the hook is not set, embeddings are computed here
+        spread = _generate(
+            tmp_path / "dask", f"{a.url},{b.url}", *noise, "--dask-address", "local:2"
+        )
+    assert spread.exit_code == 0, spread.output
+    assert EMBEDDINGS.get() is None  # reset when the cluster closed, as MinHash's hooks are
+    one, many = _report(tmp_path / "single")["dataset"], _report(tmp_path / "dask")["dataset"]
+    assert calls == [one["raw_titles"] - sum(one["dropped"].values())]
+    assert many["label_noise"] == one["label_noise"]
+    assert one["label_noise"]["flagged"] > 0 and one["label_noise"]["examples"]
+    assert _dataset(tmp_path / "single") == _dataset(tmp_path / "dask")
 
 
 def test_a_bad_or_unreachable_scheduler_is_named_with_the_fix(tmp_path: Path) -> None:
