@@ -78,9 +78,16 @@ class FinetuneConfig(BaseModel):
         "every depth, so it has none to fix.",
     )
     dropout: bool = Field(
+        True,
+        description="Keep the model's dropout while finetuning. On by default: MiniLM trained "
+        "on 4,000 synthetic titles scores 0.849 on 6,000 real titles with it, 0.829 without "
+        "(median of 3 seeds); off, CPU steps are up to a sixth faster.",
+    )
+    length_grouped_batches: bool = Field(
         False,
-        description="Keep the model's dropout while finetuning. Off by default: a few epochs on "
-        "short titles do not need it, and it costs about a sixth of each CPU step.",
+        description="Batch titles of similar length together: less padding, faster steps, but "
+        "less varied batches (MiniLM on 4,000 synthetic titles: 0.849 on 6,000 real titles, "
+        "against 0.867 with random batches; median of 3 seeds). Off by default.",
     )
     head: Literal["finetune", "logistic", "setfit"] = Field(
         "finetune",
@@ -153,7 +160,8 @@ class FinetuneConfig(BaseModel):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto",
         description="Training arithmetic: auto (bf16 autocast on a CUDA GPU, fp16 on GPUs "
-        "without bf16; fp32 on a CPU), fp32, bf16 or fp16 (GPU only).",
+        "without bf16; bf16 on a CPU with native bf16 (AVX512-BF16, AMX), else fp32), fp32, bf16 "
+        "or fp16 (GPU only). Weights and optimiser state stay fp32.",
     )
     license: str = Field(
         "apache-2.0",

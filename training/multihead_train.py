@@ -20,6 +20,7 @@ import torch
 from datasets import DatasetDict
 from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup, set_seed
 
+from training.device import Arithmetic
 from training.errors import TrainingError
 from training.freeze import fix_for_training
 from training.model import load_tokenizer
@@ -80,7 +81,11 @@ def load_encoder(base_model: str) -> Any:
 
 @torch.inference_mode()
 def validate(
-    model: MultiHeadModel, val: Mapping[str, Encoded], pad: int, batch_size: int
+    model: MultiHeadModel,
+    val: Mapping[str, Encoded],
+    pad: int,
+    batch_size: int,
+    on: Arithmetic,
 ) -> dict[str, float]:
     """Validation loss, accuracy and macro F1 per head, and their means over heads."""
     from sklearn.metrics import f1_score
@@ -92,7 +97,9 @@ def validate(
         logits = []
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            logits.append(model(*pad_batch([enc.ids[j] for j in idx], pad))[i].float())
+            with on.autocast():
+                batch = on.put(pad_batch([enc.ids[j] for j in idx], pad))
+                logits.append(model(*batch)[i].float().cpu())
         z, y = torch.cat(logits), torch.from_numpy(enc.labels[order])
         preds = z.argmax(-1).numpy()
         out[f"eval_{task}_loss"] = float(torch.nn.functional.cross_entropy(z, y))
@@ -126,10 +133,12 @@ def train_multihead(
     """Train one encoder with a head per task; the best validation checkpoint is restored."""
     set_seed(config.seed)
     rng = np.random.default_rng(config.seed)
+    on = Arithmetic.choose(config.precision)
     tokenizer = load_tokenizer(config.base_model)
     model = MultiHeadModel(load_encoder(config.base_model), labels)
     # as in single-task training: fixed embeddings and bottom layers, dropout as configured
     fixed = fix_for_training(model, config, encoder=model.encoder)
+    model.to(on.device)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     train = {t: encode(s["train"], tokenizer, config.max_length) for t, s in splits.items()}
     val = {t: encode(s["validation"], tokenizer, config.max_length) for t, s in splits.items()}
@@ -153,11 +162,15 @@ def train_multihead(
             plan = mixed_batches(sizes, config.batch_size, rng)
         task, idx = plan.pop(0)
         i = model.tasks.index(task)
-        logits = model(*pad_batch([train[task].ids[j] for j in idx], pad))[i]
-        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(train[task].labels[idx]))
-        loss.backward()
+        with on.autocast():
+            logits = model(*on.put(pad_batch([train[task].ids[j] for j in idx], pad)))[i]
+        labels_t = torch.from_numpy(train[task].labels[idx]).to(on.device)
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels_t)
+        on.scaler.scale(loss).backward()
+        on.scaler.unscale_(opt)  # clip the true gradients (fp16 scales them up)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        on.scaler.step(opt)
+        on.scaler.update()
         sched.step()
         opt.zero_grad(set_to_none=True)
         step, seen = step + 1, seen + len(idx)
@@ -169,7 +182,7 @@ def train_multihead(
             if on_log:
                 on_log(entry, step, total)
         if step % eval_every == 0 or step == total:
-            metrics = validate(model, val, pad, config.eval_batch_size)
+            metrics = validate(model, val, pad, config.eval_batch_size, on)
             history.append(metrics | {"step": step, "epoch": round(step / per_epoch, 3)})
             if on_log:
                 on_log(metrics, step, total)
@@ -183,7 +196,7 @@ def train_multihead(
     runtime = time.perf_counter() - t0
     if best is not None:
         model.load_state_dict(best[2])
-    model.eval()
+    model.to("cpu").eval()  # scoring, saving and export downstream run on the CPU, as before
     ended = {
         "stopped_early": step < total,
         "at_step": step,
@@ -198,6 +211,7 @@ def train_multihead(
         },
         "sampler": "batches of one task each, shuffled across tasks every epoch (seeded)",
         "fixed": fixed,
+        "arithmetic": on.label,
     }
     if best is not None:
         ended |= {"best_step": best[1], "best": round(best[0], 4), "metric": key}

@@ -48,6 +48,8 @@ def ended_md(ended: Mapping[str, Any]) -> list[str]:
         lines.append(f"- ran all {ended.get('planned_steps')} planned steps (no early stop)")
     if fixed := ended.get("fixed"):
         lines.append(f"- {fixed_md(fixed)}")
+    if arithmetic := ended.get("arithmetic"):
+        lines.append(f"- trained on {arithmetic} (weights kept in fp32)")
     return [*lines, ""]
 
 

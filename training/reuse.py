@@ -26,6 +26,7 @@ TRAINING_KEYS = (
     "freeze_embeddings",
     "frozen_layers",
     "dropout",
+    "length_grouped_batches",
     "head",
     "precision",
     "setfit_pairs",

@@ -1,4 +1,4 @@
-"""Finetuning with the transformers Trainer: dynamic padding, length grouping, early stopping, best model kept."""
+"""Finetuning with the transformers Trainer: dynamic padding, early stopping, best weights kept in memory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from datasets import DatasetDict
 from transformers import (
     DataCollatorWithPadding,
@@ -24,7 +25,7 @@ from transformers import (
 )
 
 from training.config import FinetuneConfig
-from training.device import choose_precision, detect
+from training.device import choose_precision, detect, device_label
 from training.freeze import fix_for_training
 from training.metrics_multilabel import training_metric_fn
 from training.model import load_classifier, load_tokenizer, tokenize
@@ -62,6 +63,52 @@ class _Forward(TrainerCallback):
             self._fn(logs, state.global_step, state.max_steps)
 
 
+class _KeepBest(TrainerCallback):
+    """Keeps the best evaluation's weights in memory and puts them back when training ends.
+
+    The Trainer's own way saves a checkpoint at every evaluation (90 MB for MiniLM) and reads
+    the best back: a tenth of a short run, for files deleted right after. A tie keeps the later
+    weights: once the metric saturates (F1 1.0 on easy synthetic titles) a tie says nothing,
+    and the later weights have seen more data (MiniLM, 4,000 synthetic titles x 3 epochs, 6,000
+    real titles: real accuracy 0.829 against 0.819 for the earliest tie, median of 3 seeds).
+    """
+
+    def __init__(self, key: str, greater_is_better: bool) -> None:
+        """`key`: the validation metric that decides (e.g. eval_f1_macro)."""
+        self.key, self.greater = key, greater_is_better
+        self.best: float | None = None
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def on_evaluate(
+        self,
+        args: Any,
+        state: Any,
+        control: Any,
+        metrics: dict[str, float] | None = None,
+        **kw: Any,
+    ) -> None:
+        """Copy the weights when this evaluation is at least as good as every earlier one."""
+        value, model = (metrics or {}).get(self.key), kw.get("model")
+        if value is None or model is None:
+            return
+        if self.best is None or (value >= self.best if self.greater else value <= self.best):
+            self.best = value
+            self.weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        """Restore the best evaluation's weights."""
+        if self.weights is not None and kw.get("model") is not None:
+            kw["model"].load_state_dict(self.weights)
+
+
+class _EarlyStopping(EarlyStoppingCallback):
+    """The library's early stopping, without its start-up warning that the best model is not
+    restored: _KeepBest restores it."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        """Nothing to check: training_arguments sets the metric and the evaluations."""
+
+
 def _metric_fn(eval_pred: EvalPrediction) -> dict[str, float]:
     """Accuracy and macro F1 on the validation split during training."""
     from sklearn.metrics import f1_score
@@ -74,8 +121,13 @@ def _metric_fn(eval_pred: EvalPrediction) -> dict[str, float]:
     }
 
 
+def best_key(config: FinetuneConfig) -> str:
+    """The validation metric that picks the best weights and drives early stopping."""
+    return "eval_loss" if config.metric_for_best == "loss" else f"eval_{config.metric_for_best}"
+
+
 def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> TrainingArguments:
-    """Our Trainer set-up: batch 32, dynamic padding, length grouping, evals per epoch, best model restored."""
+    """Our Trainer set-up: batch 32, dynamic padding, random or length-grouped batches, evals per epoch."""
     steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))
     eval_steps = max(1, steps_per_epoch // config.evals_per_epoch)
     total = math.ceil(steps_per_epoch * config.epochs)
@@ -91,20 +143,16 @@ def training_arguments(config: FinetuneConfig, n_train: int, out_dir: Path) -> T
         warmup_steps=max(0, int(0.06 * total)),
         eval_strategy="steps",
         eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=eval_steps,
-        save_total_limit=2,
-        save_only_model=True,
-        load_best_model_at_end=True,
-        metric_for_best_model="eval_loss"
-        if config.metric_for_best == "loss"
-        else f"eval_{config.metric_for_best}",
+        # no checkpoints on disk: _KeepBest holds the best evaluation's weights in memory
+        save_strategy="no",
+        metric_for_best_model=best_key(config),
         greater_is_better=config.metric_for_best != "loss",
         logging_steps=max(1, eval_steps // 4),
-        train_sampling_strategy="group_by_length",
+        # random batches by default: length-grouped ones cost real accuracy (config description)
+        train_sampling_strategy="group_by_length" if config.length_grouped_batches else "random",
         seed=config.seed,
         data_seed=config.seed,
-        # autocast as training.device chooses it: bf16/fp16 on CUDA, fp32 on a CPU unless asked
+        # autocast as training.device chooses it: bf16/fp16 on CUDA, bf16 on a native-bf16 CPU, else fp32
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         # bf16 autocast on a CPU: transformers wants to be told the CPU is meant
@@ -140,11 +188,11 @@ def train(
         {k: tokenize(v, tokenizer, config.max_length) for k, v in splits.items()}
     )
     ckpt = workdir / "checkpoints"
-    callbacks: list[TrainerCallback] = []
+    callbacks: list[TrainerCallback] = [
+        _KeepBest(best_key(config), config.metric_for_best != "loss")
+    ]
     if config.early_stopping_patience:
-        callbacks.append(
-            EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
-        )
+        callbacks.append(_EarlyStopping(early_stopping_patience=config.early_stopping_patience))
     if on_log:
         callbacks.append(_Forward(on_log))
     trainer = Trainer(
@@ -172,14 +220,18 @@ def train(
         samples_per_second=float(out.metrics.get("train_samples_per_second", 0.0)),
         best_metric=trainer.state.best_metric,
         epochs_run=float(trainer.state.epoch or 0.0),
-        ended=how_it_ended(config, trainer.state) | {"fixed": fixed},
+        ended=how_it_ended(config, trainer.state)
+        | {
+            "fixed": fixed,
+            "arithmetic": device_label(detect(), choose_precision(config.precision, detect())),
+        },
     )
 
 
 def how_it_ended(config: FinetuneConfig, state: Any) -> dict[str, Any]:
     """When training stopped and why, and the learning-rate schedule it followed (for the report)."""
     history = list(state.log_history)
-    key = "eval_loss" if config.metric_for_best == "loss" else f"eval_{config.metric_for_best}"
+    key = best_key(config)
     evals = [(e["step"], e[key], e.get("eval_loss")) for e in history if key in e]
     lrs = [e["learning_rate"] for e in history if "learning_rate" in e]
     out: dict[str, Any] = {
@@ -198,15 +250,23 @@ def how_it_ended(config: FinetuneConfig, state: Any) -> dict[str, Any]:
     if not evals:
         return out
     better = min if config.metric_for_best == "loss" else max
-    best_step, best, _ = better(evals, key=lambda e: e[1])
+    best = better(e[1] for e in evals)
+    # the weights kept are the last evaluation that reached the best value (as _KeepBest keeps them)
+    tied = [step for step, value, _ in evals if value == best]
+    first_step, best_step = tied[0], tied[-1]
     losses = [v for _, _, v in evals if v is not None]
     # the loss can keep falling after the metric saturates (f1=1.0 on an easy validation split)
     still_falling = len(losses) >= 2 and losses[-1] < min(losses[:-1])
     out |= {"best_step": best_step, "best": round(float(best), 4), "metric": key}
     if out["stopped_early"]:
         out["reason"] = (
-            f"validation {key.removeprefix('eval_')} reached {best:.4g} at step {best_step} and did "
+            f"validation {key.removeprefix('eval_')} reached {best:.4g} at step {first_step} and did "
             f"not improve in the next {config.early_stopping_patience} evaluation(s)"
+            + (
+                f" (the weights kept are step {best_step}'s: ties keep the later)"
+                if len(tied) > 1
+                else ""
+            )
             + (
                 f"; the validation loss was still falling ({losses[0]:.4g} → {losses[-1]:.4g}), "
                 "so a longer run (a larger early-stopping patience, or metric_for_best loss) may help"

@@ -181,7 +181,7 @@ def test_an_early_stop_is_reported_with_when_why_and_the_lr_schedule(
     schedule = ended["schedule"]
     assert schedule["peak"] == 1e-3 and schedule["total_steps"] == ended["planned_steps"]
     assert ended["stopped_early"] and ended["at_step"] < ended["planned_steps"]
-    assert ended["best_step"] < ended["at_step"] and "f1_macro" in ended["reason"]
+    assert ended["best_step"] <= ended["at_step"] and "f1_macro" in ended["reason"]
     assert "did not improve in the next 1 evaluation" in ended["reason"]
     from flows.report import render_report_md
 
@@ -204,8 +204,40 @@ def test_the_reason_says_when_the_loss_was_still_falling() -> None:
     state = SimpleNamespace(log_history=history, global_step=6, max_steps=40, epoch=1.5)
     cfg = FinetuneConfig(dataset="d", workdir="w", early_stopping_patience=2, learning_rate=5e-5)
     ended = how_it_ended(cfg, state)
-    assert ended["stopped_early"] and ended["best_step"] == 2 and ended["best"] == 1.0
+    assert ended["stopped_early"] and ended["best_step"] == 6 and ended["best"] == 1.0
+    assert (
+        "reached 1 at step 2" in ended["reason"]
+        and "step 6's: ties keep the later" in ended["reason"]
+    )
     assert "still falling (0.4 → 0.2)" in ended["reason"] and "patience" in ended["reason"]
     assert ended["schedule"]["last_logged"] == 2e-5 and ended["schedule"]["warmup_steps"] == 2
     state.global_step = 40
     assert not how_it_ended(cfg, state)["stopped_early"]
+
+
+def test_the_best_evaluations_weights_come_back_not_the_last_steps(
+    tiny_albert: Path, tmp_path: Path
+) -> None:
+    """Kept in memory, not on disk: after training the model scores the best validation loss seen."""
+    from training.pipeline import load_data
+    from training.trainer import train
+
+    # validation labels flipped: the better the model learns, the worse its validation loss, so
+    # the best evaluation is an early one and the last step's weights are far from it
+    data = make_dataset_dict()
+    data["validation"] = data["validation"].map(lambda r: {"label": 1 - r["label"]})
+    data.save_to_disk(str(tmp_path / "dataset"))
+    cfg = _config(
+        tiny_albert,
+        tmp_path / "dataset",
+        tmp_path,
+        epochs=8,
+        learning_rate=4e-3,
+        metric_for_best="loss",
+        frozen_encoder_baseline=False,
+    )
+    res = train(cfg, load_data(cfg).splits, ["clickbait", "factual"])
+    losses = [e["eval_loss"] for e in res.log_history if "eval_loss" in e]
+    assert losses[-1] > 2 * min(losses), losses  # else the test would show nothing
+    assert res.trainer.evaluate()["eval_loss"] == pytest.approx(min(losses), rel=1e-3)
+    assert not (tmp_path / "checkpoints").exists()

@@ -1,4 +1,4 @@
-"""Fixed bottom layers and dropout off, as a user's trained model and report show them."""
+"""Fixed bottom layers and dropout on or off, as a user's trained model and report show them."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def test_minilm_keeps_its_embeddings_and_bottom_layers_and_trains_the_rest(
         elif name.endswith("dense.weight"):
             assert not same, f"{name} did not learn"
     fixed = info["ended"]["fixed"]
-    assert fixed == {"embeddings": True, "layers": 3, "of_layers": 6, "dropout": False}
-    assert "kept fixed: the embeddings and the bottom 3 of 6 encoder layers; dropout off" in (
+    assert fixed == {"embeddings": True, "layers": 3, "of_layers": 6, "dropout": True}
+    assert "kept fixed: the embeddings and the bottom 3 of 6 encoder layers; dropout on" in (
         "\n".join(ended_md(info["ended"]))
     )
 

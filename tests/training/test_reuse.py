@@ -11,6 +11,7 @@ import pytest
 from tests.fakes.tiny import make_dataset_dict
 from training import pipeline as steps
 from training.config import FinetuneConfig
+from training.device import choose_precision, detect
 from training.reuse import HEAD_ONLY_KEYS, TRAINING_KEYS, training_identity
 
 
@@ -51,9 +52,11 @@ CHANGES: dict[str, object] = {
     "evals_per_epoch": 3,
     "freeze_embeddings": False,
     "frozen_layers": 0,
-    "dropout": True,
+    "dropout": False,
+    "length_grouped_batches": True,
     "head": "logistic",
-    "precision": "bf16",
+    # whichever arithmetic `auto` does not resolve to on this machine (bf16 on native-bf16 CPUs)
+    "precision": "fp32" if choose_precision("auto", detect()) != "fp32" else "bf16",
 }
 
 
