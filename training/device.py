@@ -46,9 +46,10 @@ def choose_precision(asked: str, hw: Hardware) -> Precision:
     """The arithmetic to train in: `auto` is bf16 (fp16 on GPUs without bf16) on CUDA, and bf16 on
     a CPU that computes it natively (AVX512-BF16, AMX), else fp32.
 
-    Measured on a 2-core AVX512-BF16 CPU (benchmarks/bench_training_knobs.py): ALBERT-base trains
-    1.9x faster per step in bf16 autocast, MiniLM 1.05x, with the same real-data accuracy; weights
-    and optimiser state stay fp32. CPUs without native bf16 would emulate it, slower than fp32.
+    Measured on a 2-core AVX512-BF16 CPU: ALBERT-base's training loop runs 2.9x faster in bf16
+    autocast (benchmarks/bench_training_knobs.py), MiniLM's whole run 1.6x, with the same real-data
+    accuracy; weights and optimiser state stay fp32. CPUs without native bf16 would emulate it,
+    slower than fp32.
     """
     if asked == "auto":
         if not hw.cuda:
