@@ -42,10 +42,11 @@ def ended_md(ended: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"- **stopped early** at step {ended['at_step']} of {ended['planned_steps']} "
             f"(epoch {ended.get('at_epoch')}): {ended.get('reason', '')}; the step-"
-            f"{ended.get('best_step')} checkpoint was kept"
+            f"{ended.get('best_step')} weights were kept"
         )
     else:
-        lines.append(f"- ran all {ended.get('planned_steps')} planned steps (no early stop)")
+        kept = f"; the step-{ended['best_step']} weights were kept" if "best_step" in ended else ""
+        lines.append(f"- ran all {ended.get('planned_steps')} planned steps (no early stop){kept}")
     if fixed := ended.get("fixed"):
         lines.append(f"- {fixed_md(fixed)}")
     if arithmetic := ended.get("arithmetic"):

@@ -262,11 +262,7 @@ def how_it_ended(config: FinetuneConfig, state: Any) -> dict[str, Any]:
         out["reason"] = (
             f"validation {key.removeprefix('eval_')} reached {best:.4g} at step {first_step} and did "
             f"not improve in the next {config.early_stopping_patience} evaluation(s)"
-            + (
-                f" (the weights kept are step {best_step}'s: ties keep the later)"
-                if len(tied) > 1
-                else ""
-            )
+            + (" (a tie keeps the later weights)" if len(tied) > 1 else "")
             + (
                 f"; the validation loss was still falling ({losses[0]:.4g} → {losses[-1]:.4g}), "
                 "so a longer run (a larger early-stopping patience, or metric_for_best loss) may help"

@@ -93,7 +93,7 @@ def overfitting_verdict(
     if _loss_divergence(log_history):
         level = max(level, 1)
         reasons.append(
-            "validation loss rose while training loss fell (the best checkpoint was kept)."
+            "validation loss rose while training loss fell (the best weights were kept)."
         )
     if not reasons:
         reasons.append("synthetic and real accuracy agree and the model beats the baselines.")

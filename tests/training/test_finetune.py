@@ -207,7 +207,7 @@ def test_the_reason_says_when_the_loss_was_still_falling() -> None:
     assert ended["stopped_early"] and ended["best_step"] == 6 and ended["best"] == 1.0
     assert (
         "reached 1 at step 2" in ended["reason"]
-        and "step 6's: ties keep the later" in ended["reason"]
+        and "a tie keeps the later weights" in ended["reason"]
     )
     assert "still falling (0.4 → 0.2)" in ended["reason"] and "patience" in ended["reason"]
     assert ended["schedule"]["last_logged"] == 2e-5 and ended["schedule"]["warmup_steps"] == 2
