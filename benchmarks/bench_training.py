@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
+    median_range,
     minilm_path,
     peak_rss_mb,
     print_table,
@@ -274,7 +275,7 @@ def main() -> None:
                 {k: statistics.median(r[k] for r in got) for k in got[0] if k != "arithmetic"}
                 for got in results.values()
             )
-            acc_a, acc_b = (_spread([r["real_acc"] for r in got]) for got in results.values())
+            acc_a, acc_b = (median_range([r["real_acc"] for r in got]) for got in results.values())
             print_table(
                 f"Training: {name}, {n_train:,} synthetic titles x {epochs} epoch(s), "
                 f"scored on {n_real:,} real titles, median of {runs} run(s) per side (seeds "
@@ -308,13 +309,6 @@ def main() -> None:
                     ],
                 ],
             )
-
-
-def _spread(values: list[float]) -> str:
-    """'0.863 (0.845-0.890)': the median and the range of one side's runs."""
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import minilm_path, print_table, run_worker  # noqa: E402
+from benchmarks.common import median_range, minilm_path, print_table, run_worker  # noqa: E402
 
 # config fields, or bench-only keys (leading _) that patch the trainer
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -104,7 +104,7 @@ def main() -> None:
         rows.append(
             [
                 v,
-                f"{statistics.median(accs):.3f} ({min(accs):.3f}-{max(accs):.3f})",
+                median_range(accs),
                 " / ".join(f"{a:.3f}" for a in accs),
                 statistics.median(r["samples_s"] for r in rs),
             ]

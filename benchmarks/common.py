@@ -96,3 +96,10 @@ def run_worker(script: str, *args: str) -> dict[str, Any]:
         [sys.executable, script, "--worker", *args], check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_range(values: list[float]) -> str:
+    """'0.863 (0.845-0.890)': the median and the range of one side's runs."""
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"

@@ -223,7 +223,7 @@ def train(
         ended=how_it_ended(config, trainer.state)
         | {
             "fixed": fixed,
-            "arithmetic": device_label(detect(), choose_precision(config.precision, detect())),
+            "arithmetic": device_label(hw := detect(), choose_precision(config.precision, hw)),
         },
     )
 
